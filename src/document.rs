@@ -95,6 +95,18 @@ pub struct Page {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_tokens: Option<u32>,
+    /// Page furniture (page numbers, running headers) found in `text`: marked, never deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub furniture: Vec<Furniture>,
+}
+
+/// A span of page furniture inside a page's text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Furniture {
+    /// page_number, running_header, running_footer
+    pub kind: String,
+    pub char_start: usize,
+    pub char_end: usize,
 }
 
 /// Document metadata from the Decree 30/2020 header, the legal bases and the signature block.

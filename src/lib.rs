@@ -6,3 +6,8 @@
 
 pub mod document;
 pub mod vietnamese;
+pub mod source;
+pub mod ocr;
+pub mod normalize;
+pub mod pipeline;
+pub mod bench;

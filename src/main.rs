@@ -1,18 +1,194 @@
 //! The `vnplan` command line: parses arguments, calls the library, prints.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
+use vnplan::pipeline::{Pipeline, PipelineOptions};
+
 #[derive(Parser)]
-#[command(name = "vnplan", version, about = "Vietnamese plan documents into searchable text and structured data")]
+#[command(
+    name = "vnplan",
+    version,
+    about = "Vietnamese New Rural Development plan documents into searchable text and structured data",
+    after_help = "Exit codes: 0 all inputs succeeded, 1 some inputs failed (each named on stderr), 2 usage error."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Print each page's text (pages separated by a form feed), or with --json one object per file
+    /// with `source` and `pages` as in vnplan.document/1.
+    Text {
+        /// PDF, image (PNG, JPEG, TIFF) or text files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per file (JSON Lines).
+        #[arg(long)]
+        json: bool,
+        /// Tesseract languages.
+        #[arg(long, default_value = "vie")]
+        lang: String,
+        /// Time limit for OCR of one page, in seconds.
+        #[arg(long, default_value_t = 120.0)]
+        page_timeout: f64,
+        /// Do not level skewed page images.
+        #[arg(long)]
+        no_deskew: bool,
+    },
+    /// Benchmarks that print ratios against a reference measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
 
-fn main() {
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// OCR of scanned PDFs: seconds per page vs. the tesseract CLI on the same images, and CER.
+    Ocr {
+        /// Folder of scanned PDFs (e.g. ../shared/scans/pdf/scan300).
+        #[arg(long)]
+        pdf_dir: PathBuf,
+        /// Folder of ground-truth page texts named <pdf stem>_p<N>.txt.
+        #[arg(long)]
+        gt_dir: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Skip the tesseract CLI reference.
+        #[arg(long)]
+        no_cli: bool,
+    },
+}
+
+/// Tesseract is built with OpenMP, which reads OMP_THREAD_LIMIT once, when the library loads: set
+/// from inside the process it is too late, and unlimited it makes a page 4× slower on two cores.
+/// So the process re-executes itself with the variable set, before any Tesseract code runs.
+fn ensure_omp_thread_limit() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
+            // exec returns only on failure: go on, slower but correct.
+            eprintln!("vnplan: warning: could not re-execute with OMP_THREAD_LIMIT=1 ({err}); OCR will be slower");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    ensure_omp_thread_limit();
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Text {
+            files,
+            json,
+            lang,
+            page_timeout,
+            no_deskew,
+        } => {
+            let mut options = PipelineOptions::default();
+            options.ocr.languages = lang;
+            options.ocr.page_deadline_ms = (page_timeout * 1000.0).round().max(0.0) as u32;
+            options.ocr.deskew = !no_deskew;
+            cmd_text(&files, json, Pipeline::new(options))
+        }
+        Command::Bench { what } => match what {
+            BenchCommand::Ocr {
+                pdf_dir,
+                gt_dir,
+                threads,
+                no_cli,
+            } => match vnplan::bench::ocr(&pdf_dir, &gt_dir, threads, !no_cli) {
+                Ok(r) => {
+                    for p in &r.pages {
+                        let cli = p
+                            .cli_edits
+                            .map(|e| format!("{:6.2} %", 100.0 * e as f64 / p.reference_chars.max(1) as f64))
+                            .unwrap_or_else(|| "-".into());
+                        println!(
+                            "{:<10} chars {:5}  vnplan CER {:6.2} %  tesseract CLI CER {cli}",
+                            p.page,
+                            p.reference_chars,
+                            100.0 * p.vnplan_edits as f64 / p.reference_chars.max(1) as f64
+                        );
+                    }
+                    let pct = |v: Option<f64>| v.map(|v| format!("{:.2} %", 100.0 * v)).unwrap_or_else(|| "-".into());
+                    println!("pages: {}  threads: {}", r.pages.len(), r.threads);
+                    println!("CER all pages: vnplan {}  tesseract CLI {}", pct(Some(r.vnplan_cer)), pct(r.cli_cer));
+                    println!("CER page 1s:   vnplan {}  tesseract CLI {}", pct(r.page1_vnplan_cer), pct(r.page1_cli_cer));
+                    println!(
+                        "seconds/page:  vnplan {:.3}  tesseract CLI {}",
+                        r.vnplan_seconds_per_page,
+                        r.cli_seconds_per_page.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into())
+                    );
+                    if let Some(ratio) = r.ratio {
+                        println!("ratio vnplan/CLI: {ratio:.3}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("vnplan: error: {e}");
+                    ExitCode::from(1)
+                }
+            },
+        },
+    }
+}
+
+fn cmd_text(files: &[PathBuf], json: bool, pipeline: Pipeline) -> ExitCode {
+    let mut failed = 0;
+    let mut first = true;
+    for path in files {
+        match pipeline.process(path) {
+            Ok(doc) => {
+                for w in &doc.warnings {
+                    match w.page {
+                        Some(p) => eprintln!("vnplan: {}: page {p}: {}", path.display(), w.message),
+                        None => eprintln!("vnplan: {}: {}", path.display(), w.message),
+                    }
+                }
+                if json {
+                    let value = serde_json::json!({
+                        "schema": doc.schema,
+                        "source": doc.source,
+                        "pipeline": doc.pipeline,
+                        "pages": doc.pages,
+                        "warnings": doc.warnings,
+                    });
+                    println!("{value}");
+                } else {
+                    for page in &doc.pages {
+                        if !first {
+                            print!("\u{0C}");
+                        }
+                        first = false;
+                        print!("{}", page.text);
+                    }
+                }
+                if doc.warnings.iter().any(|w| w.code == "page_unreadable") {
+                    failed += 1;
+                }
+            }
+            Err(f) => {
+                eprintln!("vnplan: error: {f}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -6,6 +6,8 @@
 //! syllable is. Canonical tone placement is the traditional one used by the seed plans and gold text:
 //! "hòa, thủy, khỏe" (not "hoà, thuỷ, khoẻ").
 
+pub mod legacy;
+
 
 
 /// The tone (thanh) of a syllable.

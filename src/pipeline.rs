@@ -1,0 +1,180 @@
+//! The pipeline: source → ocr → normalize → restore → extract, for one document.
+//!
+//! Pages are read in parallel (rayon). A page that cannot be read costs that page only: the document
+//! keeps an empty page with a warning that says why. A file that cannot be opened at all is a
+//! [`Failure`] naming the file and the cause.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::document::{Document, Page, PageMethod, PipelineInfo, Source, Warning};
+use crate::normalize;
+use crate::ocr::{self, OcrOptions};
+use crate::source::{self, PageContent, SourceDocument};
+
+/// The version written into every document and compared by incremental ingest.
+pub const PIPELINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A document that could not be processed, with the reason in words a user can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub sha256: Option<String>,
+    pub page: Option<u32>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.page {
+            Some(p) => write!(f, "{}: page {p}: {}", self.path.display(), self.reason),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// What the pipeline does and with which settings.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineOptions {
+    pub ocr: OcrOptions,
+}
+
+/// One page as read, before restoration.
+struct ReadPage {
+    page: Page,
+    warnings: Vec<Warning>,
+    furniture: Vec<normalize::Furniture>,
+}
+
+pub struct Pipeline {
+    pub options: PipelineOptions,
+}
+
+impl Pipeline {
+    pub fn new(options: PipelineOptions) -> Pipeline {
+        Pipeline { options }
+    }
+
+    /// The version string of everything that shapes the output.
+    pub fn version(&self) -> String {
+        PIPELINE_VERSION.to_string()
+    }
+
+    /// Read a file into a document with normalized page text.
+    pub fn process(&self, path: &Path) -> Result<Document, Failure> {
+        let fail = |sha: Option<String>, e: source::SourceError| Failure {
+            path: path.to_path_buf(),
+            sha256: sha,
+            page: e.page,
+            reason: e.message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| Failure {
+            path: path.to_path_buf(),
+            sha256: None,
+            page: None,
+            reason: format!("cannot read the file: {e}"),
+        })?;
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len() as u64;
+        let src = SourceDocument::open(path, bytes).map_err(|e| fail(Some(sha.clone()), e))?;
+        let page_count = src.page_count();
+        let read: Vec<ReadPage> = (1..=page_count)
+            .into_par_iter()
+            .map(|n| self.read_page(&src, n))
+            .collect();
+        let used_ocr = read.iter().any(|p| p.page.method == PageMethod::Ocr);
+        let mut doc = Document::new(
+            Source {
+                path: path.display().to_string(),
+                sha256: sha.clone(),
+                bytes: size,
+                media_type: src.kind.media_type().to_string(),
+                page_count,
+            },
+            PipelineInfo {
+                version: self.version(),
+                ocr: used_ocr.then(|| self.options.ocr.describe()),
+                restoration_model: None,
+            },
+        );
+        for note in &src.notes {
+            doc.warnings.push(Warning::new("source_note", note.clone(), None));
+        }
+        if read.iter().all(|p| p.page.text.trim().is_empty()) {
+            if let Some(w) = read.iter().flat_map(|p| p.warnings.iter()).find(|w| w.code == "page_unreadable") {
+                return Err(Failure {
+                    path: path.to_path_buf(),
+                    sha256: Some(sha),
+                    page: w.page,
+                    reason: format!("no page could be read; first error: {}", w.message),
+                });
+            }
+        }
+        let texts: Vec<String> = read.iter().map(|p| p.page.text.clone()).collect();
+        let running = normalize::find_running_headers(&texts);
+        for (mut r, extra) in read.into_iter().zip(running) {
+            r.furniture.extend(extra);
+            r.page.furniture = r.furniture;
+            doc.warnings.extend(r.warnings);
+            doc.pages.push(r.page);
+        }
+        Ok(doc)
+    }
+
+    fn read_page(&self, src: &SourceDocument, number: u32) -> ReadPage {
+        let mut warnings = Vec::new();
+        let unreadable = |message: String| ReadPage {
+            page: Page {
+                number,
+                method: PageMethod::Ocr,
+                ocr_confidence: None,
+                raw_text: String::new(),
+                text: String::new(),
+                restored_tokens: None,
+                furniture: Vec::new(),
+            },
+            warnings: vec![Warning::new("page_unreadable", message, Some(number))],
+            furniture: Vec::new(),
+        };
+        let (raw, method, confidence) = match src.page(number) {
+            Ok(PageContent::Text { text, method }) => (text, method, None),
+            Ok(PageContent::Image { image, dpi }) => {
+                match ocr::read_page(&image, dpi, number, &self.options.ocr) {
+                    Ok(p) => (p.text, PageMethod::Ocr, p.confidence),
+                    Err(e) => return unreadable(e.to_string()),
+                }
+            }
+            Err(e) => return unreadable(e.message),
+        };
+        for note in src.page_notes(number) {
+            warnings.push(Warning::new("legacy_font", note, Some(number)));
+        }
+        let raw_text: String = raw.nfc().collect();
+        let normalized = normalize::normalize_page(&raw_text);
+        if normalized.lacks_vietnamese_letters() {
+            warnings.push(Warning::new(
+                "no_vietnamese_letters",
+                "the page's Latin text has almost no Vietnamese-specific letters (English-model OCR or unaccented typing): diacritics must be restored",
+                Some(number),
+            ));
+        }
+        ReadPage {
+            page: Page {
+                number,
+                method,
+                ocr_confidence: confidence,
+                raw_text,
+                text: normalized.text,
+                restored_tokens: None,
+                furniture: Vec::new(),
+            },
+            warnings,
+            furniture: normalized.furniture,
+        }
+    }
+}
