@@ -147,6 +147,12 @@ fn fixture_files_decode_to_the_plan_text() {
 fn detects_legacy_files() {
     assert_eq!(detect_bytes(&fixture("plan.tcvn3.txt")), Some(Tcvn3));
     assert_eq!(detect_bytes(&fixture("plan.vni.txt")), Some(Vni));
+    // The OCR text as Windows-1252 bytes, as an old tool would have saved it.
+    let ocr: Vec<u8> = fixture_text("ocr_unaccented.txt")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("Latin-1 fixture"))
+        .collect();
+    assert_eq!(detect_bytes(&ocr), None);
     for other in [
         "plan.utf8.txt",
         "plan.cp1258.txt",
@@ -190,6 +196,8 @@ fn mojibake_detection_leaves_real_text_alone() {
     for text in [
         fixture_text("plan.utf8.txt"),
         fixture_text("english.txt"),
+        // OCR read with an English model: Latin-1 accents that TCVN3 would turn into syllables.
+        fixture_text("ocr_unaccented.txt"),
         latin1("french.cp1252.txt"),
         latin1("german.cp1252.txt"),
         // Vietnamese whose words all happen to be Latin-1 letters.

@@ -518,6 +518,9 @@ pub fn detect_bytes(bytes: &[u8]) -> Option<LegacyEncoding> {
     detect_mojibake(&as_cp1252)
 }
 
+/// How many non-ASCII words detection reads at most.
+const MAX_DETECTION_WORDS: usize = 4000;
+
 /// Does text a PDF extractor produced look like TCVN3 or VNI mojibake rather than Vietnamese,
 /// English or Western European text? Every word with a non-ASCII character is read twice, as it
 /// stands and transcoded; the encoding is reported when transcoding turns clearly more of those
@@ -527,6 +530,10 @@ pub fn detect_mojibake(s: &str) -> Option<LegacyEncoding> {
     let mut candidates: Vec<&str> = Vec::new();
     let mut unicode_vietnamese = 0usize;
     for word in s.split_whitespace().map(trim_punctuation) {
+        // A few thousand words decide as well as a whole book does.
+        if candidates.len() >= MAX_DETECTION_WORDS {
+            break;
+        }
         if word.is_ascii() {
             continue;
         }
@@ -546,17 +553,25 @@ pub fn detect_mojibake(s: &str) -> Option<LegacyEncoding> {
         let mut valid = 0usize;
         let mut gained = 0usize;
         let mut lost = 0usize;
+        let mut signed = 0usize;
         for (word, &before) in candidates.iter().zip(&valid_as_is) {
             let after = is_syllable(&transcode_mojibake(word, enc));
             valid += usize::from(after);
             gained += usize::from(after && !before);
             lost += usize::from(before && !after);
+            signed += usize::from(has_signature(word, enc));
         }
         let gain = gained.saturating_sub(lost);
         // Most transcoded words must be Vietnamese, the gain must be a real share of the words,
-        // and it must outweigh the words that are already Unicode Vietnamese.
-        let plausible =
-            valid * 2 >= n && gain >= 2 && gain * 10 >= n * 3 && gain > unicode_vietnamese;
+        // and it must outweigh the words that are already Unicode Vietnamese. The signature
+        // keeps OCR text read with an English model ("Péi véi céc", which TCVN3 would turn into
+        // syllables) from passing: real legacy text shows the encoding's own marks.
+        let plausible = valid * 2 >= n
+            && gain >= 2
+            && gain * 10 >= n * 3
+            && gain > unicode_vietnamese
+            && signed >= 1
+            && signed * 8 >= n;
         if plausible && best.is_none_or(|(_, g)| gain > g) {
             best = Some((enc, gain));
         }
@@ -564,11 +579,32 @@ pub fn detect_mojibake(s: &str) -> Option<LegacyEncoding> {
     best.map(|(enc, _)| enc)
 }
 
+/// Does the word show a mark of the encoding that ordinary Latin-1 text lacks? TCVN3 writes its
+/// most frequent letters (à á ả ã ạ ă â ê ô ơ ư đ, ì, ữ) with bytes that are symbols in Latin-1
+/// (µ ¸ ¶ · ¹ ¨ © ª « ¬ SHY ® × ÷); VNI writes toned vowels as a vowel plus a mark byte ("aø").
+fn has_signature(word: &str, enc: LegacyEncoding) -> bool {
+    let bytes: Vec<Option<u8>> = word.chars().map(cp1252_byte).collect();
+    if bytes.len() < 2 {
+        return false;
+    }
+    match enc {
+        LegacyEncoding::Tcvn3 | LegacyEncoding::Tcvn3H => bytes
+            .iter()
+            .flatten()
+            .any(|&b| (0xA1..=0xBF).contains(&b) || b == 0xD7 || b == 0xF7),
+        LegacyEncoding::Vni => bytes.windows(2).any(|pair| match *pair {
+            [Some(base), Some(mark)] => VNI_DECODE.pairs.contains_key(&(base, mark)),
+            _ => false,
+        }),
+    }
+}
+
 /// Strip the punctuation that surrounds a word in running text. Legacy letter bytes are never
-/// ASCII, and the Windows-1252 quotes and dashes are not letters in either table.
+/// ASCII, and the Windows-1252 quotes and dashes are not letters in either table (« and » are:
+/// TCVN3 ô and ằ).
 fn trim_punctuation(word: &str) -> &str {
     word.trim_matches(|c: char| {
-        c.is_ascii_punctuation() || matches!(c, '“' | '”' | '‘' | '’' | '…' | '–' | '—' | '«' | '»')
+        c.is_ascii_punctuation() || matches!(c, '“' | '”' | '‘' | '’' | '…' | '–' | '—')
     })
 }
 
