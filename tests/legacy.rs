@@ -73,6 +73,21 @@ fn tcvn3_hand_checked_words() {
 }
 
 #[test]
+fn tcvn3_u_horn_reported_as_hyphen() {
+    // WinAnsiEncoding names byte 0xAD "hyphen", so extractors print ư as '-' or U+00AD.
+    assert_eq!(
+        transcode_mojibake("ng-êi d©n, Ch-¬ng tr×nh, nh- sau, -u tiªn", Tcvn3),
+        "người dân, Chương trình, như sau, ưu tiên"
+    );
+    assert_eq!(transcode_mojibake("ng\u{AD}êi", Tcvn3), "người");
+    // Real hyphens stay: codes, numbers, a dash between words.
+    assert_eq!(
+        transcode_mojibake("Sè 263/Q§-TTg, 2021-2025 - KH-UBND", Tcvn3),
+        "Số 263/QĐ-TTg, 2021-2025 - KH-UBND"
+    );
+}
+
+#[test]
 fn tcvn3_h_fonts_draw_capitals() {
     assert_eq!(decode_bytes(b"c\xE9ng ho\xB5", Tcvn3H), "CỘNG HOÀ");
     assert_eq!(transcode_mojibake("kÕ ho¹ch", Tcvn3H), "KẾ HOẠCH");
@@ -131,6 +146,9 @@ fn encoder_refuses_what_the_encoding_cannot_write() {
     assert_eq!(err.character, '世');
     assert!(encode_str("é", Tcvn3).is_ok(), "é is a TCVN3 letter");
     assert!(encode_str("ü", Tcvn3).is_err(), "0xFC is ỹ in TCVN3");
+    // ø after a vowel would read back as a tone mark ("aø" is à).
+    assert!(encode_str("aø", Vni).is_err());
+    assert!(encode_str("ø", Vni).is_ok());
 }
 
 #[test]
@@ -177,6 +195,12 @@ fn detects_and_repairs_mojibake() {
             want.clone()
         };
         assert_eq!(repaired, want);
+        if enc == Tcvn3 {
+            // The same page from an extractor that prints WinAnsi "hyphen" for ư.
+            let winansi = extracted.replace('\u{AD}', "-");
+            assert_eq!(detect_mojibake(&winansi), Some(enc));
+            assert_eq!(transcode_mojibake(&winansi, enc), want);
+        }
     }
     // Single lines, as one text run of a PDF page gives them.
     assert_eq!(
@@ -215,6 +239,8 @@ fn repair_keeps_characters_outside_the_byte_range() {
         transcode_mojibake("Kế hoạch: Céng hoµ – “x·”", Tcvn3),
         "Kế hoạch: Cộng hoà – “xã”"
     );
+    // An extractor that reads bytes as Latin-1 gives C1 controls for the WinAnsi quotes.
+    assert_eq!(transcode_mojibake("\u{93}x·\u{94}", Tcvn3), "“xã”");
 }
 
 #[test]

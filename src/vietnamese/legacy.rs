@@ -333,13 +333,18 @@ static CP1252: Lazy<[char; 256]> = Lazy::new(|| {
     table
 });
 
-/// The Windows-1252 byte of `c`, if it has one: the inverse of [`CP1252`].
+/// The byte an extractor's character stands for: the inverse of [`CP1252`], and also the Latin-1
+/// reading of the C1 controls U+0080–U+009F (extractors that use Latin-1 rather than WinAnsi give
+/// U+0093 for byte 0x93). The encoders check their result by decoding it, so the second reading
+/// never leaks into encoded text.
 fn cp1252_byte(c: char) -> Option<u8> {
     let cp = u32::from(c);
     if cp < 0x80 || (0xA0..=0xFF).contains(&cp) {
         return u8::try_from(cp).ok();
     }
-    (0x80u8..0xA0).find(|&b| CP1252[usize::from(b)] == c)
+    (0x80u8..0xA0)
+        .find(|&b| CP1252[usize::from(b)] == c)
+        .or_else(|| u8::try_from(cp).ok().filter(|b| (0x80..0xA0).contains(b)))
 }
 
 /// TCVN3 byte → char: Windows-1252, overlaid with the VN1 extras and the VN3 letters.
@@ -434,12 +439,55 @@ pub fn decode_bytes(bytes: &[u8], enc: LegacyEncoding) -> String {
 /// Repair text a PDF extractor read from a legacy font: each character goes back to the byte it
 /// stands for in Windows-1252/Latin-1, and the bytes are decoded with `enc`. Characters with no such
 /// byte (already-Unicode Vietnamese, CJK, symbols) pass through unchanged.
+///
+/// TCVN3 writes ư as 0xAD, which WinAnsiEncoding names "hyphen": extractors report it as U+00AD or
+/// as a plain `-` ("ng-êi" for "người"). A `-` inside a word is read as ư when that makes the word a
+/// Vietnamese syllable and the hyphenated parts are not ("KH-UBND" keeps its hyphen).
 pub fn transcode_mojibake(s: &str, enc: LegacyEncoding) -> String {
+    if enc == LegacyEncoding::Vni || !s.contains('-') {
+        return transcode_plain(s, enc);
+    }
+    let mut out = String::with_capacity(s.len() + s.len() / 2);
+    let mut rest = s;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| c.is_whitespace() != rest.starts_with(char::is_whitespace))
+            .unwrap_or(rest.len());
+        let (token, tail) = rest.split_at(split);
+        out.push_str(&transcode_token(token, enc));
+        rest = tail;
+    }
+    out
+}
+
+fn transcode_plain(s: &str, enc: LegacyEncoding) -> String {
     let units: Vec<Unit> = s
         .chars()
         .map(|c| cp1252_byte(c).map_or(Unit::Char(c), Unit::Byte))
         .collect();
     decode_units(&units, enc)
+}
+
+/// One whitespace-free token of TCVN3 mojibake, deciding what its hyphens are (see
+/// [`transcode_mojibake`]).
+fn transcode_token(token: &str, enc: LegacyEncoding) -> String {
+    let plain = transcode_plain(token, enc);
+    if !token.contains('-') || !plain.chars().any(char::is_alphabetic) {
+        return plain;
+    }
+    let with_u = transcode_plain(&token.replace('-', "\u{AD}"), enc);
+    let trim = |w: &str| -> String {
+        w.trim_matches(|c: char| c.is_ascii_punctuation() && c != '-')
+            .to_string()
+    };
+    let plain_core = trim(&plain);
+    // A compound hyphen joins two syllables; one at the edge of a word ("nh-", "-u") is a letter.
+    let hyphenated_ok = plain_core.split('-').all(is_syllable);
+    if is_syllable(trim_punctuation(&with_u)) && !hyphenated_ok {
+        with_u
+    } else {
+        plain
+    }
 }
 
 /// A character that a legacy encoding cannot write.
@@ -481,6 +529,12 @@ pub fn encode_str(s: &str, enc: LegacyEncoding) -> Result<Vec<u8>, Unencodable> 
                     // A byte that VNI reads as a letter cannot stand for its Latin-1 character.
                     if VNI_DECODE.single[usize::from(b)] != c {
                         return Err(fail());
+                    }
+                    // Nor can a mark byte follow a letter it would combine with ("aø" is à).
+                    if let Some(&prev) = out.last() {
+                        if VNI_DECODE.pairs.contains_key(&(prev, b)) {
+                            return Err(fail());
+                        }
                     }
                     out.push(b);
                 }
