@@ -882,6 +882,24 @@ mod tests {
     }
 
     #[test]
+    fn plan_words_are_syllables() {
+        // Every word of real plan text with a diacritic passes, apart from abbreviations (QĐ).
+        let text = include_str!("../../fixtures/legacy/plan.utf8.txt");
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .map(trim_punctuation)
+            .filter(|w| !w.is_ascii() && w.chars().all(char::is_alphabetic))
+            .collect();
+        let bad: Vec<&&str> = words.iter().filter(|w| !is_syllable(w)).collect();
+        assert!(words.len() > 80, "{}", words.len());
+        assert!(
+            bad.iter()
+                .all(|w| w.chars().all(char::is_uppercase) && w.len() <= 8),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
     fn cp1252_round_trips_every_byte() {
         for b in 0..=255u8 {
             assert_eq!(
