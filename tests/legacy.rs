@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use vnplan::vietnamese::legacy::{
-    decode_bytes, detect_bytes, detect_mojibake, encode_str, encoding_for_font, transcode_mojibake,
+    decode_bytes, detect_bytes, detect_mojibake, encode_str, encoding_for_font, repair_extracted,
+    transcode_mojibake,
     LegacyEncoding::{self, Tcvn3, Tcvn3H, Vni},
 };
 
@@ -265,4 +266,25 @@ fn encoding_names_parse() {
     assert_eq!("TCVN3".parse::<LegacyEncoding>(), Ok(Tcvn3));
     assert_eq!("vni-win".parse::<LegacyEncoding>(), Ok(Vni));
     assert!("viscii".parse::<LegacyEncoding>().is_err());
+}
+
+#[test]
+fn repair_uses_the_font_then_the_statistics() {
+    // Only the font name can tell an H font (capitals) from the same bytes in .VnTime.
+    assert_eq!(
+        repair_extracted("kÕ ho¹ch", Some("ABCDEF+.VnTimeH,Bold")),
+        Some(("KẾ HOẠCH".to_string(), Tcvn3H))
+    );
+    assert_eq!(
+        repair_extracted("kÕ ho¹ch", None),
+        Some(("kế hoạch".to_string(), Tcvn3))
+    );
+    assert_eq!(
+        repair_extracted("Coäng hoøa xaõ hoäi chuû nghóa", Some("TT1")),
+        Some(("Cộng hòa xã hội chủ nghĩa".to_string(), Vni))
+    );
+    assert_eq!(
+        repair_extracted("Cộng hòa xã hội", Some("TimesNewRomanPSMT")),
+        None
+    );
 }

@@ -572,6 +572,17 @@ pub fn detect_bytes(bytes: &[u8]) -> Option<LegacyEncoding> {
     detect_mojibake(&as_cp1252)
 }
 
+/// Repair one run of extracted PDF text if it is legacy mojibake: by its font's name when that names
+/// a TCVN3 or VNI font, otherwise by [`detect_mojibake`] (fonts are often embedded under generic
+/// names such as `TT1`). Returns the Unicode text and the encoding, or `None` when the text is not
+/// legacy mojibake and should be kept as it is.
+pub fn repair_extracted(text: &str, font_name: Option<&str>) -> Option<(String, LegacyEncoding)> {
+    let enc = font_name
+        .and_then(encoding_for_font)
+        .or_else(|| detect_mojibake(text))?;
+    Some((transcode_mojibake(text, enc), enc))
+}
+
 /// How many non-ASCII words detection reads at most.
 const MAX_DETECTION_WORDS: usize = 4000;
 
