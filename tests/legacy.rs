@@ -81,6 +81,14 @@ fn tcvn3_u_horn_reported_as_hyphen() {
         "người dân, Chương trình, như sau, ưu tiên"
     );
     assert_eq!(transcode_mojibake("ng\u{AD}êi", Tcvn3), "người");
+    // pdftotext's output for a WinAnsiEncoding font named .VnTime drawing the TCVN3 bytes
+    // "ng\xAD\xEAi C\xE9ng ho\xB5 x\xB7 h\xE9i \x93x\xB7\x94" (checked with poppler 22.12).
+    let extracted = "ng-êi Céng hoµ x· héi “x·”";
+    assert_eq!(detect_mojibake(extracted), Some(Tcvn3));
+    assert_eq!(
+        transcode_mojibake(extracted, Tcvn3),
+        "người Cộng hoà xã hội “xã”"
+    );
     // Real hyphens stay: codes, numbers, a dash between words.
     assert_eq!(
         transcode_mojibake("Sè 263/Q§-TTg, 2021-2025 - KH-UBND", Tcvn3),
