@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use vnplan::pipeline::{Pipeline, PipelineOptions};
+use vnplan::vietnamese::legacy::{self, LegacyEncoding};
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,28 @@ enum Command {
         /// Do not level skewed page images.
         #[arg(long)]
         no_deskew: bool,
+    },
+    /// Decode a text file in a legacy 8-bit Vietnamese encoding (TCVN3/ABC, VNI) to UTF-8 (NFC).
+    LegacyDecode {
+        /// The 8-bit text file.
+        input: PathBuf,
+        /// tcvn3, tcvn3h or vni; detected from the text when left out.
+        #[arg(long)]
+        encoding: Option<LegacyEncoding>,
+        /// Where to write the UTF-8 text (standard output when left out).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Encode a UTF-8 text file in a legacy 8-bit Vietnamese encoding (for test inputs).
+    LegacyEncode {
+        /// The UTF-8 text file.
+        input: PathBuf,
+        /// tcvn3, tcvn3h or vni.
+        #[arg(long)]
+        encoding: LegacyEncoding,
+        /// Where to write the 8-bit bytes.
+        #[arg(long, short)]
+        output: PathBuf,
     },
     /// Benchmarks that print ratios against a reference measured in the same run.
     Bench {
@@ -103,6 +126,16 @@ fn main() -> ExitCode {
             options.ocr.deskew = !no_deskew;
             cmd_text(&files, json, Pipeline::new(options))
         }
+        Command::LegacyDecode {
+            input,
+            encoding,
+            output,
+        } => report(cmd_legacy_decode(&input, encoding, output.as_deref())),
+        Command::LegacyEncode {
+            input,
+            encoding,
+            output,
+        } => report(cmd_legacy_encode(&input, encoding, &output)),
         Command::Bench { what } => match what {
             BenchCommand::Ocr {
                 pdf_dir,
@@ -191,4 +224,54 @@ fn cmd_text(files: &[PathBuf], json: bool, pipeline: Pipeline) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Print an error the user can act on and turn it into exit code 1.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vnplan: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn cmd_legacy_decode(
+    input: &std::path::Path,
+    encoding: Option<LegacyEncoding>,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use anyhow::{bail, Context};
+    let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let enc = match encoding.or_else(|| legacy::detect_bytes(&bytes)) {
+        Some(enc) => enc,
+        None => bail!(
+            "{}: not recognised as TCVN3 or VNI text (UTF-8, ASCII or another encoding); give --encoding to force one",
+            input.display()
+        ),
+    };
+    let text = legacy::decode_bytes(&bytes, enc);
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    eprintln!("{}: decoded as {enc}", input.display());
+    Ok(())
+}
+
+fn cmd_legacy_encode(
+    input: &std::path::Path,
+    encoding: LegacyEncoding,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(input)
+        .with_context(|| format!("reading {} as UTF-8", input.display()))?;
+    let bytes =
+        legacy::encode_str(&text, encoding).with_context(|| format!("encoding {}", input.display()))?;
+    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
+    Ok(())
 }

@@ -8,8 +8,6 @@
 
 pub mod legacy;
 
-
-
 /// The tone (thanh) of a syllable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tone {
