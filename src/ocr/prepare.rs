@@ -257,6 +257,10 @@ pub fn header_columns(image: &GrayImage) -> Option<Vec<Region>> {
     let mut two_column_lines = 0;
     for &(top, bottom) in lines.iter().take_while(|l| l.0 < top_limit) {
         let cols = columns((top, bottom));
+        // Rows of dust specks are no text line: thinner than a letter, or almost no inked columns.
+        if bottom - top < w / 150 || cols.iter().filter(|&&c| c).count() < w / 50 {
+            continue;
+        }
         match gutter {
             None => {
                 let g = find_gap(&cols)?;
