@@ -6,3 +6,4 @@
 
 pub mod document;
 pub mod vietnamese;
+pub mod extract;
