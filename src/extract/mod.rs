@@ -58,17 +58,22 @@ pub fn extract(pages: &[Page]) -> Extraction {
 }
 
 /// Pages of a plain-text document: one page per form-feed-separated chunk (a text without form
-/// feeds is one page). For development and tests; real inputs go through the pipeline.
+/// feeds is one page), in Unicode NFC as normalization would leave them. For development and
+/// tests; real inputs go through the pipeline.
 pub fn pages_from_text(text: &str) -> Vec<Page> {
+    use unicode_normalization::UnicodeNormalization;
     text.split('\u{c}')
         .enumerate()
-        .map(|(i, chunk)| Page {
-            number: i as u32 + 1,
-            method: PageMethod::Text,
-            ocr_confidence: None,
-            raw_text: chunk.to_string(),
-            text: chunk.to_string(),
-            restored_tokens: None,
+        .map(|(i, chunk)| {
+            let nfc: String = chunk.nfc().collect();
+            Page {
+                number: i as u32 + 1,
+                method: PageMethod::Text,
+                ocr_confidence: None,
+                raw_text: chunk.to_string(),
+                text: nfc,
+                restored_tokens: None,
+            }
         })
         .collect()
 }

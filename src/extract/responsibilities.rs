@@ -140,12 +140,21 @@ const STOPS: &[&str] = &[
     "hỗ trợ",
     "giúp",
     "và nhân dân",
+    "đạt",
+    "đăng ký",
+    "phấn đấu",
+    "còn lại",
+    "năm",
     "và người dân",
 ];
 
 static RE_INLINE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)(?P<assign>\bgiao\s+(?:nhiệm\s+vụ\s+)?(?:cụ\s+thể\s+)?cho\s+|\bgiao\s+|phân\s+công\s+nhiệm\s+vụ\s+cho\s+|\bđề\s+nghị\s+)|(?P<support>phối\s+hợp\s+(?:chặt\s+chẽ\s+)?(?:với|cùng)\s+)")
+    Regex::new(r"(?i)(?P<assign>\bgiao\s+(?:nhiệm\s+vụ\s+)?(?:cụ\s+thể\s+)?cho\s+|phân\s+công\s+nhiệm\s+vụ\s+cho\s+|\bđề\s+nghị\s+|\bđối\s+với\s+)|(?P<support>phối\s+hợp\s+(?:chặt\s+chẽ\s+)?(?:với|cùng)\s+)")
         .expect("inline regex")
+});
+static RE_FOR_NAMED: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?:^|[\s(-])[Đđ]ối\s+với\s+(?:\d+\s+)?(xã|thôn|bản|huyện)\s+(\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*)*(?:\s*,\s*\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*)*)*)")
+        .expect("named regex")
 });
 static RE_DATE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"ngày\s*(\d{1,2})/(\d{1,2})/(\d{4})|tháng\s*(\d{1,2})\s*(?:/|năm)\s*(\d{4})")
@@ -159,75 +168,148 @@ fn starts_with_word(s: &str, w: &str) -> bool {
     s.starts_with(w) && s[w.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric())
 }
 
-/// Length in bytes of a unit name at the start of `s`, if one starts there.
-fn unit_at(s: &str) -> Option<usize> {
-    let lower = s.to_lowercase();
-    // "các", "từng", "các đồng chí" may precede the unit word.
-    let mut off = 0;
+/// Verbs that show the unit before them is the one doing the work (a subject, not a mention).
+const VERBS: &[&str] = &[
+    "chủ trì",
+    "phối hợp",
+    "tham mưu",
+    "có trách nhiệm",
+    "chịu trách nhiệm",
+    "tập trung",
+    "tổ chức thực hiện",
+    "tổ chức triển khai",
+    "tổ chức hoạt động",
+    "tổ chức tuyên truyền",
+    "thường xuyên",
+    "tiếp tục",
+    "chủ động",
+    "xây dựng",
+    "báo cáo",
+    "thực hiện",
+    "đẩy mạnh",
+    "phải",
+    "nghiêm túc",
+    "ký",
+    "triển khai",
+    "hướng dẫn",
+    "chỉ đạo",
+    "theo dõi",
+    "kiểm tra",
+    "rà soát",
+    "tuyên truyền",
+    "vận động",
+    "soát xét",
+    "đôn đốc",
+    "phát động",
+    "làm tốt",
+    "cần",
+];
+
+/// How a unit name ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At a verb: the unit is the subject of a task.
+    Verb,
+    /// At any other stop word, punctuation or the end of the text.
+    Other,
+}
+
+/// Length in bytes of a unit name at the start of `s`, if one starts there, and how it ended.
+fn unit_at(s: &str) -> Option<(usize, End)> {
+    // Wrapped lines: a newline inside a clause is a space.
+    let lower: Vec<char> = s
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect();
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    if chars.len() != lower.len() {
+        return None;
+    }
+    let rest_at = |i: usize| -> String { lower[i.min(lower.len())..].iter().collect() };
+    // "các", "từng", "toàn thể" may precede the unit word.
+    let mut i = 0;
     for pre in ["các ", "từng ", "toàn thể "] {
-        if lower[off..].starts_with(pre) {
-            off += pre.len();
+        if rest_at(i).starts_with(pre) {
+            i += pre.chars().count();
         }
     }
-    if !HEADS.iter().any(|h| starts_with_word(&lower[off..], h))
-        || NOT_UNITS.iter().any(|w| starts_with_word(&lower[off..], w))
+    let head = rest_at(i);
+    if !HEADS.iter().any(|h| starts_with_word(&head, h))
+        || NOT_UNITS.iter().any(|w| starts_with_word(&head, w))
     {
         return None;
     }
-    // Lower-casing keeps byte lengths for Vietnamese letters except a few; map back by chars.
-    let chars: Vec<(usize, char)> = s.char_indices().collect();
-    let lchars: Vec<char> = lower.chars().collect();
-    if chars.len() != lchars.len() {
-        return None;
-    }
-    let mut end = off;
+    let byte_at = |i: usize| chars.get(i).map_or(s.len(), |x| x.0);
+    let mut end = byte_at(i);
+    let mut ended = End::Other;
     let mut words = 0;
-    let mut i = lower[..off].chars().count();
-    while i < lchars.len() && words < 12 {
-        // Skip spaces.
+    let mut prev_word = String::new();
+    while i < lower.len() && words < 14 {
         let mut j = i;
-        while j < lchars.len() && lchars[j] == ' ' {
+        while j < lower.len() && lower[j] == ' ' {
             j += 1;
         }
-        if j >= lchars.len() {
+        if j >= lower.len() {
             break;
         }
-        let c = lchars[j];
-        if ",.;:()\n\"“”".contains(c) {
-            // "Ông, bà" is one unit word.
-            let rest: String = lchars[j..].iter().take(5).collect();
-            if rest.starts_with(", bà") {
-                i = j + 4;
-                end = chars.get(i).map_or(s.len(), |x| x.0);
+        let c = lower[j];
+        if c == ',' {
+            // A comma goes on with the same unit when a lower-case word follows that is neither a
+            // new unit ("các …") nor a verb: "Cán bộ, công chức", "Các thôn, bản".
+            let mut k = j + 1;
+            while k < lower.len() && lower[k] == ' ' {
+                k += 1;
+            }
+            let next = rest_at(k);
+            let next_upper = chars.get(k).is_some_and(|x| x.1.is_uppercase());
+            let continues = !next_upper
+                && next.chars().next().is_some_and(|c| c.is_alphabetic())
+                && !starts_with_word(&next, "các")
+                && !starts_with_word(&next, "và")
+                && !STOPS.iter().any(|st| starts_with_word(&next, st));
+            if continues {
+                i = k;
                 continue;
             }
             break;
         }
-        let rest: String = lchars[j..].iter().collect();
-        if words > 0 && STOPS.iter().any(|st| starts_with_word(&rest, st)) {
+        if ".;:()\"“”".contains(c) {
             break;
         }
-        // "và" joins parts of one name only when a capitalised name follows ("Nông nghiệp và PTNT").
+        let rest = rest_at(j);
+        // "Ban chỉ đạo", "Ban quản lý" are names, not the verbs "chỉ đạo", "quản lý".
+        let after_ban = prev_word == "ban";
+        if words > 0 && !after_ban {
+            if VERBS.iter().any(|v| starts_with_word(&rest, v)) {
+                ended = End::Verb;
+                break;
+            }
+            if STOPS.iter().any(|st| starts_with_word(&rest, st)) {
+                break;
+            }
+        }
+        // "và" joins parts of one name only when a capitalised word follows ("Nông nghiệp và PTNT").
         if starts_with_word(&rest, "và") {
             let next = chars.get(j + 3).map(|x| x.1);
             if !next.is_some_and(|c| c.is_uppercase()) {
                 break;
             }
         }
-        // One word (or a dash).
         let mut k = j;
-        while k < lchars.len() && !lchars[k].is_whitespace() && !",.;:()\"“”".contains(lchars[k]) {
+        while k < lower.len() && lower[k] != ' ' && !",.;:()\"“”".contains(lower[k]) {
             k += 1;
         }
+        prev_word = lower[j..k].iter().collect();
         i = k;
         words += 1;
-        end = chars.get(k).map_or(s.len(), |x| x.0);
+        end = byte_at(k);
     }
-    let name = s[..end].trim_end_matches([' ', '-', '–']);
+    let name = s[..end].trim_end_matches([' ', '-', '–', '\n']);
     if name.is_empty() {
         None
     } else {
-        Some(name.len())
+        Some((name.len(), ended))
     }
 }
 
@@ -368,15 +450,20 @@ fn heading_unit(text: &str) -> Option<String> {
     let first = text.lines().next().unwrap_or("");
     let first = clean(first);
     let s = strip_lead(&first);
-    if let Some(len) = unit_at(s) {
-        let mut name = s[..len].to_string();
-        // Keep a bracketed alternative name: "(Phòng Nội vụ)".
-        let rest = &s[len..];
-        if rest.trim_start().starts_with('(') {
-            if let Some(close) = rest.find(')') {
-                name = format!("{name} {}", rest[..=close].trim());
-            }
+    if unit_at(s).is_some() {
+        // A heading names its unit whole: keep the line up to a colon or the verb that starts the
+        // task on the same line ("… (Phòng Nội vụ) phối hợp với …").
+        let mut name = s.split(':').next().unwrap_or(s).trim().to_string();
+        let lower = name.to_lowercase();
+        let cut = VERBS
+            .iter()
+            .filter(|v| !["chỉ đạo", "thực hiện", "xây dựng"].contains(v))
+            .filter_map(|v| lower.find(&format!(" {v} ")))
+            .min();
+        if let Some(c) = cut.filter(|&c| name.is_char_boundary(c)) {
+            name.truncate(c);
         }
+        let mut name = name.trim_end_matches(['.', ',', ';', ' ']).to_string();
         for tail in [" trong địa bàn xã", " trên địa bàn xã", " trên địa bàn"] {
             if let Some(x) = name.strip_suffix(tail) {
                 name = x.to_string();
@@ -388,7 +475,7 @@ fn heading_unit(text: &str) -> Option<String> {
     let lower = s.to_lowercase();
     if let Some(p) = lower.find(" của ") {
         let after = &s[p + " của ".len()..];
-        if let Some(len) = unit_at(after) {
+        if let Some((len, _)) = unit_at(after) {
             return Some(after[..len].to_string());
         }
     }
@@ -465,40 +552,71 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
         if p.start < body || p.start >= sk.closing_start {
             continue;
         }
-        if heading_spans.iter().any(|&(s, _)| s == p.start) {
-            continue;
-        }
-        for (cs, ce) in clauses(&doc.text, p.body_start, p.end) {
+        // A heading paragraph's first line is its unit; the lines after it are ordinary text.
+        let from = if heading_spans.iter().any(|&(s, _)| s == p.start) {
+            match doc.text[p.start..p.end].find('\n') {
+                Some(n) => p.start + n + 1,
+                None => continue,
+            }
+        } else {
+            p.body_start
+        };
+        for (cs, ce) in clauses(&doc.text, from, p.end) {
             let clause = doc.slice(cs, ce);
             let task = clean(clause);
-            // Subjects at the start of the clause: "Đảng ủy, HĐND, UBND … tiếp tục …".
-            let lead_trim = clause.len() - clause.trim_start().len();
-            let mut pos = lead_trim;
-            loop {
-                let rest = &clause[pos..];
-                let Some(len) = unit_at(rest) else { break };
-                inline.push((
-                    rest[..len].to_string(),
-                    Role::Assigned,
-                    cs + pos,
-                    cs + pos + len,
-                    task.clone(),
-                ));
-                let after = &rest[len..];
-                let skip = after.len() - after.trim_start_matches([',', ' ', '\n']).len();
-                let after2 = &after[skip..];
-                if skip > 0 && after[..skip].contains(',') {
-                    pos += len + skip;
-                } else if let Some(x) = after2.strip_prefix("và ") {
-                    pos += len + skip + (after2.len() - x.len());
-                } else {
-                    break;
+            // Subjects: a list of units at the start of the clause or after a comma, taken when
+            // the last one is followed by its verb ("Đảng ủy, HĐND, … các Cấp ủy chi bộ tiếp tục").
+            let mut starts = vec![clause.len() - clause.trim_start().len()];
+            for (i, ch) in clause.char_indices() {
+                if ch == ',' {
+                    let after = &clause[i + 1..];
+                    starts.push(i + 1 + (after.len() - after.trim_start().len()));
+                }
+            }
+            let mut covered = 0;
+            for st in starts {
+                if st < covered {
+                    continue;
+                }
+                let mut pos = st;
+                let mut list = Vec::new();
+                let mut verb = false;
+                loop {
+                    let rest = &clause[pos..];
+                    let Some((len, end)) = unit_at(rest) else { break };
+                    list.push((pos, pos + len));
+                    if end == End::Verb {
+                        verb = true;
+                        break;
+                    }
+                    let after = &rest[len..];
+                    let trimmed = after.trim_start_matches([',', ' ', '\n']);
+                    let skip = after.len() - trimmed.len();
+                    if after[..skip].contains(',') {
+                        pos += len + skip;
+                    } else if let Some(x) = trimmed.strip_prefix("và ") {
+                        pos += len + skip + (trimmed.len() - x.len());
+                    } else {
+                        break;
+                    }
+                }
+                if verb {
+                    covered = list.last().map_or(covered, |x| x.1);
+                    for (s, e) in list {
+                        inline.push((
+                            clause[s..e].to_string(),
+                            Role::Assigned,
+                            cs + s,
+                            cs + e,
+                            task.clone(),
+                        ));
+                    }
                 }
             }
             for c in RE_INLINE.captures_iter(clause) {
                 let Some(m) = c.get(0) else { continue };
                 let rest = &clause[m.end()..];
-                if let Some(len) = unit_at(rest) {
+                if let Some((len, _)) = unit_at(rest) {
                     let role = if c.name("support").is_some() {
                         Role::Support
                     } else {
@@ -513,16 +631,52 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
                     ));
                 }
             }
+            // Named communes or villages given their own paragraph: "Đối với 02 xã A, B: …".
+            for c in RE_FOR_NAMED.captures_iter(clause) {
+                let (Some(level), Some(names)) = (c.get(1), c.get(2)) else {
+                    continue;
+                };
+                let mut off = names.start();
+                for name in names.as_str().split(',') {
+                    let lead = name.len() - name.trim_start().len();
+                    let n = name.trim();
+                    if !n.is_empty() {
+                        let s = cs + off + lead;
+                        inline.push((
+                            format!("{} {}", level.as_str().to_lowercase(), clean(n)),
+                            Role::Assigned,
+                            s,
+                            s + n.len(),
+                            task.clone(),
+                        ));
+                    }
+                    off += name.len() + 1;
+                }
+            }
         }
     }
     for (unit, role, s, e, task) in inline {
         let unit = clean(&unit);
         let key = unit_key(&unit);
         // Vague partners ("các ngành có liên quan") are not units the plan tasks.
-        if key.ends_with("liên quan") || key.split(' ').count() > 10 {
+        if key.contains("liên quan") || key.split(' ').count() > 10 {
             continue;
         }
-        if let Some(existing) = out.iter_mut().find(|r| units_match(&r.unit, &unit)) {
+        // Generic partners one works with ("phối hợp với các phòng ban …") are not tasked.
+        let generic = ["phòng ban", "phòng", "cơ quan", "đơn vị", "ngành", "ban ngành", "sở"];
+        if role == Role::Support
+            && unit.to_lowercase().starts_with("các ")
+            && generic.iter().any(|g| key.starts_with(g))
+        {
+            continue;
+        }
+        let same = |r: &Responsibility| {
+            let k = unit_key(&r.unit);
+            units_match(&r.unit, &unit)
+                || (!key.contains(' ') && k.split(' ').next() == Some(key.as_str()))
+                || (!k.contains(' ') && key.split(' ').next() == Some(k.as_str()))
+        };
+        if let Some(existing) = out.iter_mut().find(|r| same(r)) {
             if !existing.tasks.contains(&task) && existing.role != Role::Lead {
                 existing.tasks.push(task);
             }

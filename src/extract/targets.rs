@@ -67,7 +67,7 @@ static RE_QTY: Lazy<Regex> = Lazy::new(|| {
 });
 
 static RE_CUE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)phấn đấu|nâng tổng|nâng tỷ lệ|để đạt|đảm bảo đạt|bảo đảm đạt|hoàn thành|đạt tỷ lệ|xây dựng\s+(?:thêm\s+)?\d|có thêm\s+\d")
+    Regex::new(r"(?i)phấn đấu|nâng tổng|nâng tỷ lệ|để đạt|đảm bảo đạt|bảo đảm đạt|hoàn thành|đạt tỷ lệ|có thêm\s+\d|xây dựng thêm\s+\d|(?:năm\s+20\d\d|tập trung)\s+(?:(?:thực hiện|triển khai)\s+)?(?:xây dựng\s+)+\d")
         .expect("cue regex")
 });
 static RE_KEEP_AFTER: Lazy<Regex> =
@@ -120,7 +120,10 @@ pub fn extract_targets(
     let mut out = Vec::new();
     for p in &doc.paras {
         let kind = sk.kind_at(p.start);
-        if !matches!(kind, SectionKind::Target | SectionKind::Other) {
+        if !matches!(
+            kind,
+            SectionKind::Target | SectionKind::Other | SectionKind::Organization
+        ) {
             continue;
         }
         // Headings name a topic, they state no quantity to reach.
@@ -135,7 +138,7 @@ pub fn extract_targets(
             if RE_MONEY.is_match(clause) {
                 continue;
             }
-            if kind == SectionKind::Other && !RE_CUE.is_match(clause) {
+            if kind != SectionKind::Target && !RE_CUE.is_match(clause) {
                 continue;
             }
             for c in RE_QTY.captures_iter(clause) {
@@ -165,6 +168,14 @@ pub fn extract_targets(
                 }
                 // A classification, not an amount to reach.
                 if prev.contains("thuộc nhóm") || prev.ends_with("nhóm đạt từ") {
+                    continue;
+                }
+                // A qualifier of a noun ("vườn 1000m2 trở lên" = gardens of that size), not a goal.
+                if after_trim.to_lowercase().starts_with("trở lên")
+                    && !matches!(prev1.as_str(), "từ" | "đạt" | "là" | "có" | "được" | "lên")
+                    && prev1.chars().all(char::is_alphabetic)
+                    && !prev1.is_empty()
+                {
                     continue;
                 }
                 // A scope restated in brackets: "(181/181 xã)".
