@@ -5,5 +5,5 @@
 //! is a module with a small typed interface; [`pipeline::Pipeline`] composes them.
 
 pub mod document;
-pub mod vietnamese;
 pub mod extract;
+pub mod vietnamese;

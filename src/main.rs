@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "vnplan", version, about = "Vietnamese plan documents into searchable text and structured data")]
+#[command(
+    name = "vnplan",
+    version,
+    about = "Vietnamese plan documents into searchable text and structured data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

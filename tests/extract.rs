@@ -100,7 +100,8 @@ fn evidence_spans_hold_what_was_extracted() {
         for c in &doc.criteria {
             let t = span(&doc, &c.evidence);
             assert!(
-                digits(&t).contains(&c.number.to_string()) || c.name_in_text.as_deref().is_some_and(|n| t.contains(n)),
+                digits(&t).contains(&c.number.to_string())
+                    || c.name_in_text.as_deref().is_some_and(|n| t.contains(n)),
                 "{id}: criterion {} evidence {t:?}",
                 c.number
             );
@@ -108,9 +109,15 @@ fn evidence_spans_hold_what_was_extracted() {
         for t in &doc.targets {
             let s = span(&doc, &t.evidence);
             let v = t.value;
-            let printed = if v.fract() == 0.0 { format!("{}", v as i64) } else { format!("{v}").replace('.', "") };
+            let printed = if v.fract() == 0.0 {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}").replace('.', "")
+            };
             assert!(
-                digits(&s).trim_start_matches('0').contains(printed.trim_start_matches('0')),
+                digits(&s)
+                    .trim_start_matches('0')
+                    .contains(printed.trim_start_matches('0')),
                 "{id}: target {v} evidence {s:?}"
             );
         }
@@ -118,11 +125,22 @@ fn evidence_spans_hold_what_was_extracted() {
             let s = span(&doc, &b.evidence);
             let d = digits(&s);
             let amount = format!("{}", b.amount as i64);
-            assert!(!d.is_empty() && amount.starts_with(d.trim_start_matches('0')), "{id}: budget {} evidence {s:?}", b.amount);
+            assert!(
+                !d.is_empty() && amount.starts_with(d.trim_start_matches('0')),
+                "{id}: budget {} evidence {s:?}",
+                b.amount
+            );
         }
         for r in &doc.responsibilities {
-            let s = span(&doc, &r.evidence).split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(!s.is_empty() && (r.unit.contains(&s) || s.contains(&r.unit)), "{id}: unit {:?} evidence {s:?}", r.unit);
+            let s = span(&doc, &r.evidence)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                !s.is_empty() && (r.unit.contains(&s) || s.contains(&r.unit)),
+                "{id}: unit {:?} evidence {s:?}",
+                r.unit
+            );
         }
     }
 }
@@ -134,7 +152,10 @@ fn outputs_validate_against_the_schema() {
     let validator = jsonschema::validator_for(&schema).expect("compile schema");
     for id in IDS {
         let value = serde_json::to_value(document_for(id)).expect("serialize");
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path)).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
         assert!(errors.is_empty(), "{id}: {errors:?}");
     }
 }
@@ -144,8 +165,18 @@ fn inconsistent_share_gives_a_warning() {
     // 109/181 = 60,22 %, not 60,02 %: the raw values are kept and a warning is raised.
     let text = "I. MỤC TIÊU\n- Phấn đấu có thêm 09 xã đạt chuẩn tiêu chí giao thông, nâng tổng số xã đạt tiêu chí lên 109/181 xã, chiếm tỷ lệ 60,02%.\n";
     let x = extract(&pages_from_text(text));
-    let values: Vec<(f64, Option<f64>, &str)> =
-        x.targets.iter().map(|t| (t.value, t.denominator, t.unit.as_str())).collect();
-    assert_eq!(values, vec![(9.0, None, "xã"), (109.0, Some(181.0), "xã"), (60.02, None, "%")]);
+    let values: Vec<(f64, Option<f64>, &str)> = x
+        .targets
+        .iter()
+        .map(|t| (t.value, t.denominator, t.unit.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            (9.0, None, "xã"),
+            (109.0, Some(181.0), "xã"),
+            (60.02, None, "%")
+        ]
+    );
     assert!(x.warnings.iter().any(|w| w.code == "target_share_mismatch"));
 }

@@ -21,8 +21,10 @@ static RE_SHARE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"^[\s,;]*\(?\s*(?:chiếm|bằng)\s*(?:tỷ\s+lệ\s*)?(?P<p>\d+(?:,\d+)?)\s*%")
         .expect("share regex")
 });
-static RE_TOTAL: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"(?i)\btổng\s+(?:nhu cầu|kinh phí|vốn|nguồn|cộng|số|mức|dự toán)").expect("total regex"));
+static RE_TOTAL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\btổng\s+(?:nhu cầu|kinh phí|vốn|nguồn|cộng|số|mức|dự toán)")
+        .expect("total regex")
+});
 static RE_MONEY_CONTEXT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)vốn|kinh phí|ngân sách|nguồn|huy động|đầu tư|tín dụng").expect("context regex")
 });
@@ -87,7 +89,8 @@ fn source_kind(label: &str) -> Option<String> {
         "tin_dung"
     } else if l.contains("doanh nghiệp") {
         "doanh_nghiep"
-    } else if l.contains("cộng đồng") || l.contains("nhân dân") || l.contains("người dân") {
+    } else if l.contains("cộng đồng") || l.contains("nhân dân") || l.contains("người dân")
+    {
         "cong_dong"
     } else if l.contains("ngân sách tỉnh") {
         "ngan_sach_tinh"
@@ -103,7 +106,11 @@ fn source_kind(label: &str) -> Option<String> {
 
 fn label_before(doc: &DocText, from: usize, to: usize) -> String {
     let l = clean(doc.slice(from, to));
-    let mut l = l.trim().trim_end_matches([':', ',', '-']).trim().to_string();
+    let mut l = l
+        .trim()
+        .trim_end_matches([':', ',', '-'])
+        .trim()
+        .to_string();
     for suffix in [" là:", " là", ":", " khoảng", " dự kiến"] {
         if let Some(x) = l.strip_suffix(suffix) {
             l = x.trim().to_string();

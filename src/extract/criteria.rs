@@ -19,11 +19,14 @@ static RE_INDICATOR: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i:chỉ\s+tiêu)\s*(?:số\s*)?(\d{1,2})\.(\d{1,2})\b").expect("indicator regex")
 });
 static RE_BY_NAME: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i:hoàn thành)\s+(?:các\s+|những\s+)?(?i:tiêu chí)\s+(?:về\s+)?([^,;.()\n]{3,80})")
-        .expect("by-name regex")
+    Regex::new(
+        r"(?i:hoàn thành)\s+(?:các\s+|những\s+)?(?i:tiêu chí)\s+(?:về\s+)?([^,;.()\n]{3,80})",
+    )
+    .expect("by-name regex")
 });
 static RE_NOT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)chưa\s+(?:đạt|hoàn thành)|không\s+đạt|còn\s+\d+\s+tiêu\s+chí").expect("not regex")
+    Regex::new(r"(?i)chưa\s+(?:đạt|hoàn thành)|không\s+đạt|còn\s+\d+\s+tiêu\s+chí")
+        .expect("not regex")
 });
 static RE_TARGET: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)phấn đấu|hoàn thành|thực hiện đạt|cần đạt|có thêm|xây dựng thêm|nâng tổng số")
@@ -80,10 +83,8 @@ fn statuses(text: &str, intro: bool) -> Vec<CriterionStatus> {
 }
 
 fn is_boundary(doc: &DocText, p: &Para) -> bool {
-    matches!(
-        p.marker,
-        Marker::Roman | Marker::Number | Marker::SubNumber
-    ) && !RE_MENTION.is_match(doc.para_text(p))
+    matches!(p.marker, Marker::Roman | Marker::Number | Marker::SubNumber)
+        && !RE_MENTION.is_match(doc.para_text(p))
 }
 
 /// The list heading a line-initial mention sits under: the nearest earlier paragraph in the same
@@ -241,7 +242,11 @@ pub fn extract_criteria(
     for m in &mentions {
         let para = &doc.paras[m.para];
         let at_start = m.start <= para.body_start + 2;
-        let intro = if at_start { intro_of(doc, m.para) } else { None };
+        let intro = if at_start {
+            intro_of(doc, m.para)
+        } else {
+            None
+        };
         // District criteria are named in a district context or by a district criterion's name.
         let mut context = String::from(doc.para_text(para));
         if let Some(i) = intro {

@@ -95,7 +95,9 @@ fn text_eq(a: &Value, b: &Value) -> bool {
 fn exact_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(x), Value::String(y)) => {
-            let f = |s: &str| crate::vietnamese::canonical_tones(&s.split_whitespace().collect::<String>());
+            let f = |s: &str| {
+                crate::vietnamese::canonical_tones(&s.split_whitespace().collect::<String>())
+            };
             f(x) == f(y)
         }
         _ => text_eq(a, b),
@@ -115,7 +117,12 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn unit_norm(u: &str) -> String {
-    u.trim().to_lowercase().replace('²', "2").split_whitespace().collect::<Vec<_>>().join(" ")
+    u.trim()
+        .to_lowercase()
+        .replace('²', "2")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Score one extraction (a `vnplan.document/1` JSON) against its gold file.
@@ -140,7 +147,12 @@ pub fn score(out: &Value, gold: &Value) -> Scores {
     // Criteria: set of (number, status).
     let crit_set = |v: &Value| -> Vec<(u64, String)> {
         let mut set: Vec<(u64, String)> = Vec::new();
-        for c in v.get("criteria").and_then(Value::as_array).into_iter().flatten() {
+        for c in v
+            .get("criteria")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let (Some(n), Some(st)) = (
                 c.get("number").and_then(Value::as_u64),
                 c.get("status").and_then(Value::as_str),
@@ -235,7 +247,12 @@ pub fn score(out: &Value, gold: &Value) -> Scores {
     // Responsibilities: set of unit names, lenient one-to-one matching (exact keys first).
     let units = |v: &Value| -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for r in v.get("responsibilities").and_then(Value::as_array).into_iter().flatten() {
+        for r in v
+            .get("responsibilities")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(u) = r.get("unit").and_then(Value::as_str) {
                 if !out.iter().any(|x| unit_key(x) == unit_key(u)) {
                     out.push(u.to_string());
@@ -284,7 +301,11 @@ pub fn score_dirs(out_dir: &Path, gold_dir: &Path) -> Result<Vec<(String, Scores
         .with_context(|| format!("cannot read gold directory {}", gold_dir.display()))?
     {
         let p = e?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         if let Some(stem) = name.strip_suffix(".gold.json") {
             golds.push((stem.to_string(), p));
         }
@@ -298,16 +319,26 @@ pub fn score_dirs(out_dir: &Path, gold_dir: &Path) -> Result<Vec<(String, Scores
         .collect();
     outs.sort();
     for p in outs {
-        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+        let stem = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string();
         let id: String = stem.chars().take_while(|c| c.is_ascii_digit()).collect();
         let gold = golds.iter().find(|(g, _)| {
-            *g == stem || (id.len() == 3 && g.chars().take_while(|c| c.is_ascii_digit()).collect::<String>() == id)
+            *g == stem
+                || (id.len() == 3
+                    && g.chars()
+                        .take_while(|c| c.is_ascii_digit())
+                        .collect::<String>()
+                        == id)
         });
         let Some((_, gp)) = gold else { continue };
         let read = |path: &Path| -> Result<Value> {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))
         };
         results.push((stem, score(&read(&p)?, &read(gp)?)));
     }

@@ -77,9 +77,8 @@ static RE_POSITION: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_AUTHORITY: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"\b(TM|KT|Q|TL|TUQ)\.\s*\p{Lu}").expect("authority regex"));
-static RE_PERSON: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"^\p{Lu}\p{Ll}+(?:\s+\p{Lu}\p{Ll}*){1,4}$").expect("person regex")
-});
+static RE_PERSON: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^\p{Lu}\p{Ll}+(?:\s+\p{Lu}\p{Ll}*){1,4}$").expect("person regex"));
 
 /// Abbreviations of issuing bodies as analysts write them.
 fn abbreviate_body(body: &str) -> String {
@@ -423,7 +422,9 @@ fn legal_bases(doc: &DocText, from: usize, to: usize) -> Vec<Reference> {
                 out.push(Reference {
                     text: text.clone(),
                     doc_type: Some(doc_type.to_string()),
-                    number: c.get(2).map(|m| m.as_str().trim_end_matches(['.', ',']).to_string()),
+                    number: c
+                        .get(2)
+                        .map(|m| m.as_str().trim_end_matches(['.', ',']).to_string()),
                     date,
                     issuer: c.get(6).map(|m| m.as_str().trim().to_string()),
                 });

@@ -17,7 +17,7 @@ mod targets;
 mod text;
 
 use crate::document::{
-    Budget, Criterion, Metadata, Page, PageMethod, Responsibility, Target, Warning,
+    Budget, Criterion, IssuerLevel, Metadata, Page, PageMethod, Responsibility, Target, Warning,
 };
 
 /// Everything extracted from one document.
@@ -38,15 +38,18 @@ pub fn extract(pages: &[Page]) -> Extraction {
     let mut warnings = Vec::new();
     let header = metadata::extract_metadata(&doc, &sk);
     let md = header.metadata;
-    let criteria = criteria::extract_criteria(
-        &doc,
-        &sk,
-        md.title.as_deref().unwrap_or(""),
-        md.plan_year,
-    );
+    let criteria =
+        criteria::extract_criteria(&doc, &sk, md.title.as_deref().unwrap_or(""), md.plan_year);
     let targets = targets::extract_targets(&doc, &sk, &mut warnings);
     let budget = budget::extract_budget(&doc, &sk, &mut warnings);
-    let responsibilities = responsibilities::extract_responsibilities(&doc, &sk);
+    let level = md.issuer_level.map(|l| match l {
+        IssuerLevel::TrungUong => "trung ương",
+        IssuerLevel::Tinh => "tỉnh",
+        IssuerLevel::Huyen => "huyện",
+        IssuerLevel::Xa => "xã",
+        IssuerLevel::Thon => "thôn",
+    });
+    let responsibilities = responsibilities::extract_responsibilities(&doc, &sk, level);
     Extraction {
         document: md,
         criteria,

@@ -165,7 +165,11 @@ static RE_CRIT: Lazy<Regex> = Lazy::new(|| {
 });
 
 fn starts_with_word(s: &str, w: &str) -> bool {
-    s.starts_with(w) && s[w.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+    s.starts_with(w)
+        && s[w.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric())
 }
 
 /// Verbs that show the unit before them is the one doing the work (a subject, not a mention).
@@ -203,6 +207,7 @@ const VERBS: &[&str] = &[
     "phát động",
     "làm tốt",
     "cần",
+    "nâng cao",
 ];
 
 /// How a unit name ended.
@@ -220,16 +225,25 @@ fn unit_at(s: &str) -> Option<(usize, End)> {
     let lower: Vec<char> = s
         .to_lowercase()
         .chars()
-        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
         .collect();
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     if chars.len() != lower.len() {
         return None;
     }
-    let rest_at = |i: usize| -> String { lower[i.min(lower.len())..].iter().collect() };
+    // Compared text: runs of spaces collapsed, so "tổ chức  triển khai" still ends a name.
+    let rest_at = |i: usize| -> String {
+        let mut out = String::new();
+        for &c in &lower[i.min(lower.len())..] {
+            if !(c == ' ' && out.ends_with(' ')) {
+                out.push(c);
+            }
+        }
+        out
+    };
     // "các", "từng", "toàn thể" may precede the unit word.
     let mut i = 0;
-    for pre in ["các ", "từng ", "toàn thể "] {
+    for pre in ["các ", "toàn thể "] {
         if rest_at(i).starts_with(pre) {
             i += pre.chars().count();
         }
@@ -245,7 +259,7 @@ fn unit_at(s: &str) -> Option<(usize, End)> {
     let mut ended = End::Other;
     let mut words = 0;
     let mut prev_word = String::new();
-    while i < lower.len() && words < 14 {
+    while i < lower.len() && words < 20 {
         let mut j = i;
         while j < lower.len() && lower[j] == ' ' {
             j += 1;
@@ -279,10 +293,24 @@ fn unit_at(s: &str) -> Option<(usize, End)> {
         }
         let rest = rest_at(j);
         // "Ban chỉ đạo", "Ban quản lý" are names, not the verbs "chỉ đạo", "quản lý".
-        let after_ban = prev_word == "ban";
-        if words > 0 && !after_ban {
+        // "Ban chỉ đạo", "Ban quản lý xây dựng NTM", "Ban chỉ đạo thực hiện …" are names.
+        let after_ban = prev_word == "ban"
+            || ((prev_word == "lý" || prev_word == "đạo")
+                && (starts_with_word(&rest, "xây dựng") || starts_with_word(&rest, "thực hiện")));
+        // A capitalised word is part of a name ("UBND huyện Đình Lập"), never a stop.
+        let capital = chars.get(j).is_some_and(|x| x.1.is_uppercase());
+        if words > 0 && !after_ban && !capital {
             if VERBS.iter().any(|v| starts_with_word(&rest, v)) {
                 ended = End::Verb;
+                // An adverb counts only when a verb follows it ("thường xuyên kiểm tra"), not in a
+                // name ("Giáo dục thường xuyên").
+                for adv in ["thường xuyên ", "tiếp tục ", "kịp thời "] {
+                    if let Some(after) = rest.strip_prefix(adv) {
+                        if !VERBS.iter().any(|v| starts_with_word(after, v)) {
+                            ended = End::Other;
+                        }
+                    }
+                }
                 break;
             }
             if STOPS.iter().any(|st| starts_with_word(&rest, st)) {
@@ -316,11 +344,13 @@ fn unit_at(s: &str) -> Option<(usize, End)> {
 fn unit_kind(unit: &str) -> UnitKind {
     let l = unit.to_lowercase();
     let has = |w: &str| l.contains(w);
-    if has("ubnd") || has("ủy ban nhân dân") || has("uỷ ban nhân dân") || has("chính quyền") {
+    if has("ubnd") || has("ủy ban nhân dân") || has("uỷ ban nhân dân") || has("chính quyền")
+    {
         UnitKind::Ubnd
     } else if has("hđnd") || has("hội đồng nhân dân") {
         UnitKind::Hdnd
-    } else if has("mttq") || has("mặt trận") || has("đoàn thể") || has("chính trị - xã hội") {
+    } else if has("mttq") || has("mặt trận") || has("đoàn thể") || has("chính trị - xã hội")
+    {
         UnitKind::MttqDoanThe
     } else if has("ban chỉ đạo") || has("bcđ") {
         UnitKind::BanChiDao
@@ -426,9 +456,9 @@ fn criteria_in(text: &str) -> Vec<u32> {
 fn split_units(name: &str) -> Vec<String> {
     let parts: Vec<&str> = name.split(", ").collect();
     if parts.len() > 1
-        && parts.iter().all(|p| {
-            p.chars().next().is_some_and(|c| c.is_uppercase()) && unit_at(p).is_some()
-        })
+        && parts
+            .iter()
+            .all(|p| p.chars().next().is_some_and(|c| c.is_uppercase()) && unit_at(p).is_some())
     {
         parts.iter().map(|p| p.trim().to_string()).collect()
     } else {
@@ -482,7 +512,41 @@ fn heading_unit(text: &str) -> Option<String> {
     None
 }
 
-pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibility> {
+/// Whether the words of `short` appear in `long` in order ("cơ quan truyền thông" in "cơ quan
+/// thông tin truyền thông").
+fn subsequence(short: &str, long: &str) -> bool {
+    let mut words = long.split(' ');
+    short.split(' ').all(|w| words.any(|x| x == w))
+}
+
+/// A unit key without the trailing qualifiers that only repeat the issuer's own level ("Ban chỉ
+/// đạo xã" in a commune plan is its "Ban Chỉ đạo NTM").
+fn strip_level(key: &str, level: Option<&str>) -> String {
+    let mut k = key.to_string();
+    loop {
+        let before = k.clone();
+        for tail in [" nông thôn mới", " cấp xã", " cấp huyện", " cấp tỉnh"] {
+            if let Some(x) = k.strip_suffix(tail) {
+                k = x.to_string();
+            }
+        }
+        if let Some(l) = level {
+            if let Some(x) = k.strip_suffix(&format!(" {l}")) {
+                k = x.to_string();
+            }
+        }
+        if k == before {
+            return k;
+        }
+    }
+}
+
+/// `level`: the issuer's level word (xã, huyện, tỉnh), whose repetition in a unit name is noise.
+pub fn extract_responsibilities(
+    doc: &DocText,
+    sk: &Skeleton,
+    level: Option<&str>,
+) -> Vec<Responsibility> {
     let mut out: Vec<Responsibility> = Vec::new();
     let mut heading_spans: Vec<(usize, usize)> = Vec::new();
 
@@ -491,7 +555,10 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
         if sec.kind != SectionKind::Organization {
             continue;
         }
-        let sec_end = sk.sections.get(si + 1).map_or(sk.closing_start, |s| s.start);
+        let sec_end = sk
+            .sections
+            .get(si + 1)
+            .map_or(sk.closing_start, |s| s.start);
         let paras: Vec<usize> = (0..doc.paras.len())
             .filter(|&i| doc.paras[i].start > sec.start && doc.paras[i].start < sec_end)
             .collect();
@@ -515,9 +582,10 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
                 tasks.push(body.clone());
                 task_text.push_str(&body);
             }
-            for &i in paras.iter().filter(|&&i| {
-                doc.paras[i].start > p.start && doc.paras[i].start < next
-            }) {
+            for &i in paras
+                .iter()
+                .filter(|&&i| doc.paras[i].start > p.start && doc.paras[i].start < next)
+            {
                 let t = clean(doc.para_body(&doc.paras[i]));
                 if !t.is_empty() {
                     task_text.push(' ');
@@ -570,7 +638,12 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
             for (i, ch) in clause.char_indices() {
                 if ch == ',' {
                     let after = &clause[i + 1..];
-                    starts.push(i + 1 + (after.len() - after.trim_start().len()));
+                    let t = after.trim_start();
+                    // After a comma a new subject is capitalised or plural ("các …"); a bare
+                    // lower-case unit word continues an enumeration ("các phòng, ban chuyên môn").
+                    if t.starts_with(char::is_uppercase) || t.starts_with("các ") {
+                        starts.push(i + 1 + (after.len() - t.len()));
+                    }
                 }
             }
             let mut covered = 0;
@@ -583,7 +656,9 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
                 let mut verb = false;
                 loop {
                     let rest = &clause[pos..];
-                    let Some((len, end)) = unit_at(rest) else { break };
+                    let Some((len, end)) = unit_at(rest) else {
+                        break;
+                    };
                     list.push((pos, pos + len));
                     if end == End::Verb {
                         verb = true;
@@ -659,24 +734,51 @@ pub fn extract_responsibilities(doc: &DocText, sk: &Skeleton) -> Vec<Responsibil
         let unit = clean(&unit);
         let key = unit_key(&unit);
         // Vague partners ("các ngành có liên quan") are not units the plan tasks.
-        if key.contains("liên quan") || key.split(' ').count() > 10 {
+        if key.contains("liên quan") || key.split(' ').count() > 18 {
             continue;
         }
         // Generic partners one works with ("phối hợp với các phòng ban …") are not tasked.
-        let generic = ["phòng ban", "phòng", "cơ quan", "đơn vị", "ngành", "ban ngành", "sở"];
+        let generic = [
+            "phòng ban",
+            "phòng",
+            "cơ quan",
+            "đơn vị",
+            "ngành",
+            "ban ngành",
+            "sở",
+        ];
         if role == Role::Support
             && unit.to_lowercase().starts_with("các ")
             && generic.iter().any(|g| key.starts_with(g))
         {
             continue;
         }
+        // One unit named twice: the same key, a shorter name inside a heading's name ("UBND" in
+        // "Ủy ban nhân dân xã"), or a bare plural that opens another name ("các thôn" / "các
+        // thôn, bản"). Between inline mentions the longer name is kept.
         let same = |r: &Responsibility| {
             let k = unit_key(&r.unit);
-            units_match(&r.unit, &unit)
+            k == key
+                || (r.role == Role::Lead
+                    && key.split(' ').count() >= 2
+                    && format!(" {k} ").contains(&format!(" {key} ")))
+                || (r.role == Role::Lead && units_match(&r.unit, &unit) && key.len() <= k.len())
                 || (!key.contains(' ') && k.split(' ').next() == Some(key.as_str()))
                 || (!k.contains(' ') && key.split(' ').next() == Some(k.as_str()))
+                || (r.role != Role::Lead
+                    && k.split(' ').count() >= 3
+                    && key.split(' ').count() >= 3
+                    && (subsequence(&k, &key) || subsequence(&key, &k)))
+                || (r.role == Role::Lead && {
+                    let (a, b) = (strip_level(&k, level), strip_level(&key, level));
+                    a == b && a.contains(' ')
+                })
         };
         if let Some(existing) = out.iter_mut().find(|r| same(r)) {
+            if existing.role != Role::Lead && unit.len() > existing.unit.len() {
+                existing.unit = unit.clone();
+                existing.evidence = doc.evidence(s, e);
+            }
             if !existing.tasks.contains(&task) && existing.role != Role::Lead {
                 existing.tasks.push(task);
             }

@@ -50,7 +50,8 @@ fn kind_of(title: &str) -> SectionKind {
         SectionKind::Organization
     } else if t.contains("MỤC TIÊU") || t.contains("CHỈ TIÊU") {
         SectionKind::Target
-    } else if t.contains("NGUỒN VỐN") || t.contains("KINH PHÍ") || t.contains("NGUỒN LỰC") {
+    } else if t.contains("NGUỒN VỐN") || t.contains("KINH PHÍ") || t.contains("NGUỒN LỰC")
+    {
         SectionKind::Funding
     } else {
         SectionKind::Other
@@ -128,8 +129,6 @@ impl Skeleton {
 
     /// The end of the preamble: the start of the first top-level section.
     pub fn body_start(&self) -> usize {
-        self.sections
-            .get(1)
-            .map_or(self.closing_start, |s| s.start)
+        self.sections.get(1).map_or(self.closing_start, |s| s.start)
     }
 }

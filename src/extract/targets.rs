@@ -82,8 +82,10 @@ static RE_CRITERION_LEAD: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"^(?:\(\d+\)\s*)?(?i:tiêu\s+chí)\s*(?:số\s*)?(\d{1,2})\b").expect("lead regex")
 });
 static RE_SHARE_AFTER: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(&format!(r"^\s*,?\s*(?:chiếm|đạt|bằng)\s*(?:tỷ\s+lệ\s*)?(?P<p>{NUM})\s*%"))
-        .expect("share regex")
+    Regex::new(&format!(
+        r"^\s*,?\s*(?:chiếm|đạt|bằng)\s*(?:tỷ\s+lệ\s*)?(?P<p>{NUM})\s*%"
+    ))
+    .expect("share regex")
 });
 
 fn normalize_unit(u: &str, per: Option<&str>) -> String {
@@ -96,7 +98,10 @@ fn normalize_unit(u: &str, per: Option<&str>) -> String {
         u = "hợp tác xã".to_string();
     }
     if let Some(p) = per {
-        let p: String = p.chars().filter(|c| !c.is_whitespace() && *c != '/').collect();
+        let p: String = p
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '/')
+            .collect();
         u = format!("{u}/{p}");
     }
     u
@@ -112,11 +117,7 @@ fn decimals(s: &str) -> usize {
     s.split_once(',').map_or(0, |(_, f)| f.len())
 }
 
-pub fn extract_targets(
-    doc: &DocText,
-    sk: &Skeleton,
-    warnings: &mut Vec<Warning>,
-) -> Vec<Target> {
+pub fn extract_targets(doc: &DocText, sk: &Skeleton, warnings: &mut Vec<Warning>) -> Vec<Target> {
     let mut out = Vec::new();
     for p in &doc.paras {
         let kind = sk.kind_at(p.start);
