@@ -208,13 +208,13 @@ pub fn extract_criteria(
     let district_cat = catalogue::catalogue(DISTRICT_SET);
 
     let mut out: Vec<Criterion> = Vec::new();
-    let mut push = |out: &mut Vec<Criterion>,
-                    set: &str,
-                    number: u32,
-                    status: CriterionStatus,
-                    name_in_text: Option<String>,
-                    start: usize,
-                    end: usize| {
+    let push = |out: &mut Vec<Criterion>,
+                set: &str,
+                number: u32,
+                status: CriterionStatus,
+                name_in_text: Option<String>,
+                start: usize,
+                end: usize| {
         if out
             .iter()
             .any(|c| c.set == set && c.number == number && c.status == status)
@@ -341,8 +341,7 @@ pub fn extract_criteria(
         let code = format!("{}.{}", &c[1], &c[2]);
         let set = mention_sets
             .iter()
-            .filter(|(num, start, _)| *num == number && *start <= all.start())
-            .last()
+            .rfind(|(num, start, _)| *num == number && *start <= all.start())
             .map_or(commune_set, |x| x.2);
         for cr in out.iter_mut() {
             if cr.number == number && cr.set == set && !cr.indicators.contains(&code) {

@@ -145,13 +145,7 @@ fn level_of(word: &str) -> Option<IssuerLevel> {
     }
 }
 
-pub struct HeaderInfo {
-    pub metadata: Metadata,
-    /// Byte offset where the title ends (the body begins after it).
-    pub title_end: usize,
-}
-
-pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> HeaderInfo {
+pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
     let mut md = Metadata::default();
     let text = &doc.text;
     let head_limit = sk.body_start().min(text.len());
@@ -371,10 +365,7 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> HeaderInfo {
     md.legal_bases = legal_bases(doc, title_end, head_limit);
     md.signer = signer(doc, sk);
     md.recipients = recipients(doc, sk);
-    HeaderInfo {
-        metadata: md,
-        title_end,
-    }
+    md
 }
 
 fn find_name_for_level(level: &str, title: &str, place: Option<&str>) -> Option<String> {

@@ -36,8 +36,7 @@ pub fn extract(pages: &[Page]) -> Extraction {
     let doc = text::DocText::new(pages);
     let sk = skeleton::Skeleton::new(&doc);
     let mut warnings = Vec::new();
-    let header = metadata::extract_metadata(&doc, &sk);
-    let md = header.metadata;
+    let md = metadata::extract_metadata(&doc, &sk);
     let criteria =
         criteria::extract_criteria(&doc, &sk, md.title.as_deref().unwrap_or(""), md.plan_year);
     let targets = targets::extract_targets(&doc, &sk, &mut warnings);

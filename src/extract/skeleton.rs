@@ -27,11 +27,7 @@ pub enum SectionKind {
 #[derive(Debug, Clone)]
 pub struct Section {
     pub start: usize,
-    pub heading_end: usize,
     pub kind: SectionKind,
-    pub title: String,
-    /// Index of the heading paragraph in `DocText::paras`.
-    pub para: usize,
 }
 
 pub struct Skeleton {
@@ -65,12 +61,9 @@ impl Skeleton {
             .map_or(doc.text.len(), |m| m.start());
         let mut sections = vec![Section {
             start: 0,
-            heading_end: 0,
             kind: SectionKind::Preamble,
-            title: String::new(),
-            para: 0,
         }];
-        for (i, p) in doc.paras.iter().enumerate() {
+        for p in &doc.paras {
             if p.start >= closing_start {
                 break;
             }
@@ -90,19 +83,13 @@ impl Skeleton {
             if is_heading {
                 sections.push(Section {
                     start: p.start,
-                    heading_end: p.end,
                     kind: kind_of(&body),
-                    title: body,
-                    para: i,
                 });
             }
         }
         sections.push(Section {
             start: closing_start,
-            heading_end: closing_start,
             kind: SectionKind::Closing,
-            title: String::new(),
-            para: doc.paras.len(),
         });
         Skeleton {
             sections,

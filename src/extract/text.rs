@@ -57,8 +57,6 @@ pub struct Para {
     /// Byte offset where the content starts after the marker and markdown decoration.
     pub body_start: usize,
     pub marker: Marker,
-    /// The number of a numbered heading (`3` of `3.`), when there is one.
-    pub number: Option<u32>,
 }
 
 static RE_MARKER: Lazy<Regex> = Lazy::new(|| {
@@ -163,34 +161,32 @@ impl DocText {
         (l.start + off, single_star)
     }
 
-    fn line_marker(&self, l: &Line) -> (Marker, usize, Option<u32>) {
+    fn line_marker(&self, l: &Line) -> (Marker, usize) {
         let (content, star) = self.skip_decoration(l);
         let s = &self.text[content..l.end];
         if let Some(c) = RE_MARKER.captures(s) {
             let end = content + c.get(0).map_or(0, |m| m.end());
-            let num = |n: &str| c.name(n).and_then(|m| m.as_str().parse::<u32>().ok());
-            let m = if c.name("roman").is_some() {
-                (Marker::Roman, end, None)
-            } else if let Some(sub) = c.name("sub") {
-                let first = sub.as_str().split('.').next().and_then(|x| x.parse().ok());
-                (Marker::SubNumber, end, first)
+            let marker = if c.name("roman").is_some() {
+                Marker::Roman
+            } else if c.name("sub").is_some() {
+                Marker::SubNumber
             } else if c.name("num").is_some() {
-                (Marker::Number, end, num("num"))
+                Marker::Number
             } else if c.name("paren").is_some() {
-                (Marker::Paren, end, num("paren"))
+                Marker::Paren
             } else if c.name("letter").is_some() {
-                (Marker::Letter, end, None)
+                Marker::Letter
             } else if c.name("dash").is_some() {
-                (Marker::Dash, end, None)
+                Marker::Dash
             } else {
-                (Marker::Plus, end, None)
+                Marker::Plus
             };
-            return m;
+            return (marker, end);
         }
         if star {
-            return (Marker::Star, content, None);
+            return (Marker::Star, content);
         }
-        (Marker::None, content, None)
+        (Marker::None, content)
     }
 
     fn split_paragraphs(&self) -> Vec<Para> {
@@ -204,7 +200,7 @@ impl DocText {
                 }
                 continue;
             }
-            let (marker, body, number) = self.line_marker(l);
+            let (marker, body) = self.line_marker(l);
             let opens = marker != Marker::None;
             match cur.as_mut() {
                 Some(p) if !opens => p.end = l.end,
@@ -217,7 +213,6 @@ impl DocText {
                         end: l.end,
                         body_start: body,
                         marker,
-                        number,
                     });
                 }
             }
