@@ -241,7 +241,11 @@ pub fn extract_criteria(
     let mut mention_sets: Vec<(u32, usize, &str)> = Vec::new();
     for m in &mentions {
         let para = &doc.paras[m.para];
-        let at_start = m.start <= para.body_start + 2;
+        // At the start of the paragraph, or of a line inside it (a list item whose marker OCR
+        // lost: "o. Tiêu chí số 8").
+        let line_start = doc.text[..m.start].rfind('\n').map_or(0, |x| x + 1);
+        let lead = &doc.text[line_start.max(para.start)..m.start];
+        let at_start = m.start <= para.body_start + 2 || lead.trim().chars().count() <= 4;
         let intro = if at_start {
             intro_of(doc, m.para)
         } else {

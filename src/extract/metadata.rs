@@ -208,6 +208,8 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
         None => 0,
     };
     let is_basis = |t: &str| {
+        // OCR leaves specks and dashes before the first word.
+        let t = t.trim_start_matches(|c: char| !c.is_alphabetic());
         t.starts_with("Căn cứ")
             || RE_LEGAL.is_match(t) && t.starts_with("Thực hiện")
             || t.starts_with("Sau khi")
@@ -267,7 +269,13 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
                 part = &part[..p];
             }
         }
-        let part = part.trim();
+        // OCR specks (":", "_", "|") between the header columns.
+        let part: String = part
+            .chars()
+            .map(|c| if ":_|~".contains(c) { ' ' } else { c })
+            .collect();
+        let part = part.split_whitespace().collect::<Vec<_>>().join(" ");
+        let part = part.trim_matches(|c: char| !c.is_alphanumeric()).trim();
         if part.is_empty() || upper_ratio(part) < 0.8 {
             continue;
         }

@@ -61,7 +61,7 @@ pub struct Para {
 
 static RE_MARKER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"^(?:(?P<roman>[IVX]{1,4})\s*[.:]\s|(?P<sub>\d{1,2}(?:\.\d{1,2})+)\.?\s|(?P<num>\d{1,2})\s*[.,)]\s|\((?P<paren>\d{1,2})\)\s*|(?P<letter>[a-zđ])\)\s|(?P<dash>[-–—])\s*|(?P<plus>\+)\s*)",
+        r"^(?:(?P<roman>[IVX]{1,4})\s*[.:]\s*|(?P<sub>\d{1,2}(?:\.\d{1,2})+)\.?\s|(?P<num>\d{1,2})\s*[.,)]\s*|\((?P<paren>\d{1,2})\)\s*|(?P<letter>[a-zđ])\)\s|(?P<dash>[-–—])\s*|(?P<plus>\+)\s*)",
     )
     .expect("marker regex")
 });
@@ -142,7 +142,7 @@ impl DocText {
         let bytes = s.as_bytes();
         while off < bytes.len() {
             match bytes[off] {
-                b'#' | b'\\' | b'_' | b'>' | b' ' | b'\t' => off += 1,
+                b'#' | b'\\' | b'_' | b'>' | b'~' | b' ' | b'\t' => off += 1,
                 b'*' => {
                     // "* text" is a bullet; "**" and "*\*" are markdown emphasis.
                     let next = bytes.get(off + 1).copied();
@@ -165,7 +165,32 @@ impl DocText {
         let (content, star) = self.skip_decoration(l);
         let s = &self.text[content..l.end];
         if let Some(c) = RE_MARKER.captures(s) {
-            let end = content + c.get(0).map_or(0, |m| m.end());
+            let m0 = c.get(0).map_or("", |m| m.as_str());
+            let end = content + m0.len();
+            // "1.Mục đích" (OCR lost the space) is a heading; "2.4 xây dựng" is a number.
+            let glued = !m0.ends_with(char::is_whitespace)
+                && (c.name("roman").is_some() || c.name("num").is_some());
+            let next_upper = self.text[end..l.end].starts_with(char::is_uppercase);
+            if glued && !next_upper {
+                return (Marker::None, content);
+            }
+            // OCR sometimes puts a speck read as "-" before a numbered heading: "- 1. Các …".
+            if c.name("dash").is_some() {
+                let rest = &self.text[end..l.end];
+                if let Some(c2) = RE_MARKER.captures(rest) {
+                    if c2.name("num").is_some() || c2.name("roman").is_some() {
+                        let e2 = end + c2.get(0).map_or(0, |m| m.len());
+                        if self.text[e2..l.end].starts_with(char::is_uppercase) {
+                            let m = if c2.name("num").is_some() {
+                                Marker::Number
+                            } else {
+                                Marker::Roman
+                            };
+                            return (m, e2);
+                        }
+                    }
+                }
+            }
             let marker = if c.name("roman").is_some() {
                 Marker::Roman
             } else if c.name("sub").is_some() {
