@@ -180,3 +180,28 @@ fn inconsistent_share_gives_a_warning() {
     );
     assert!(x.warnings.iter().any(|w| w.code == "target_share_mismatch"));
 }
+
+#[test]
+fn ocr_text_of_a_scan_gives_the_same_criteria_and_header() {
+    // Tesseract (`-l vie`) output for the first three scanned pages of 002: glued list numbers
+    // ("I.MỤC ĐÍCH"), specks, a dash before a numbered heading, a list item whose number became "o.".
+    let text = std::fs::read_to_string(fixtures().join("002.ocr-p1-3.txt")).expect("ocr fixture");
+    let pages = pages_from_text(&text);
+    assert_eq!(pages.len(), 3);
+    let x = extract(&pages);
+    let mut doc = document_for("002");
+    doc.pages = pages;
+    doc.document = x.document;
+    doc.criteria = x.criteria;
+    let value = serde_json::to_value(&doc).expect("serialize");
+    let s = eval::score(&value, &gold_for("002"));
+    assert_eq!(s.criteria.f1(), 1.0, "criteria {:?}", s.criteria);
+    let wrong: Vec<&str> = s
+        .metadata_fields
+        .iter()
+        .filter(|f| !f.1)
+        .map(|f| f.0)
+        .collect();
+    // The signature is on a later page, not in these three.
+    assert_eq!(wrong, vec!["signer.name"]);
+}

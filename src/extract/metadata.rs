@@ -5,7 +5,7 @@
 //! falls back to the sentence that issues the plan ("UBND xã … ban hành Kế hoạch") and the ký hiệu.
 
 use super::skeleton::Skeleton;
-use super::text::{clean, upper_ratio, DocText};
+use super::text::{clauses, clean, upper_ratio, DocText};
 use crate::document::{Authority, IssuerLevel, Metadata, Reference, Signer};
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -390,45 +390,58 @@ fn legal_bases(doc: &DocText, from: usize, to: usize) -> Vec<Reference> {
     if from >= to {
         return out;
     }
-    let region = &doc.text[from..to];
-    for m in RE_LEGAL.find_iter(region) {
-        // "Thực hiện A; B; C" cites several documents; each part is one reference.
-        let statement = m.as_str();
-        for part in statement.split(';') {
-            let text = clean(part);
-            if let Some(c) = RE_REF_PART.captures(&text) {
-                let doc_type = match &c[1] {
-                    "Nghị quyết" => "NQ",
-                    "Quyết định" => "QĐ",
-                    "Kế hoạch" => "KH",
-                    "Nghị định" => "NĐ",
-                    "Thông tư" => "TT",
-                    "Chỉ thị" => "CT",
-                    "Kết luận" => "KL",
-                    "Hướng dẫn" => "HD",
-                    "Thông báo" => "TB",
-                    "Luật" => "Luật",
-                    _ => "CV",
-                };
-                let date = match (c.get(3), c.get(4), c.get(5)) {
-                    (Some(d), Some(m), Some(y)) => {
-                        let d: u32 = d.as_str().parse().unwrap_or(0);
-                        let m: u32 = m.as_str().parse().unwrap_or(0);
-                        Some(format!("{}-{m:02}-{d:02}", y.as_str()))
-                    }
-                    _ => None,
-                };
-                out.push(Reference {
-                    text: text.clone(),
-                    doc_type: Some(doc_type.to_string()),
-                    number: c
-                        .get(2)
-                        .map(|m| m.as_str().trim_end_matches(['.', ',']).to_string()),
-                    date,
-                    issuer: c.get(6).map(|m| m.as_str().trim().to_string()),
-                });
-            }
+    // "Căn cứ A; Căn cứ B" or "Thực hiện A; B; C. <issuing sentence>": each part citing a
+    // document is one reference.
+    for (s, e) in clauses(&doc.text, from, to) {
+        let text = clean(doc.slice(s, e));
+        let t = text.trim_start_matches(|c: char| !c.is_alphabetic());
+        let t = ["Căn cứ ", "Thực hiện ", "và "]
+            .iter()
+            .find_map(|p| t.strip_prefix(p))
+            .unwrap_or(t);
+        let Some(c) = RE_REF_PART.captures(t) else {
+            continue;
+        };
+        if c.get(0).map(|m| m.start()) != Some(0) {
+            continue;
         }
+        let doc_type = match &c[1] {
+            "Nghị quyết" => "NQ",
+            "Quyết định" => "QĐ",
+            "Kế hoạch" => "KH",
+            "Nghị định" => "NĐ",
+            "Thông tư" => "TT",
+            "Chỉ thị" => "CT",
+            "Kết luận" => "KL",
+            "Hướng dẫn" => "HD",
+            "Thông báo" => "TB",
+            "Luật" => "Luật",
+            _ => "CV",
+        };
+        let date = match (c.get(3), c.get(4), c.get(5)) {
+            (Some(d), Some(m), Some(y)) => {
+                let d: u32 = d.as_str().parse().unwrap_or(0);
+                let m: u32 = m.as_str().parse().unwrap_or(0);
+                Some(format!("{}-{m:02}-{d:02}", y.as_str()))
+            }
+            _ => None,
+        };
+        out.push(Reference {
+            text: text.clone(),
+            doc_type: Some(doc_type.to_string()),
+            number: c.get(2).map(|m| {
+                let n = m.as_str().trim_end_matches(['.', ',']).to_string();
+                // "34/NQ-" + line break + "HĐND": the symbol goes on after the wrap.
+                match (n.ends_with('-'), t[m.end()..].split_whitespace().next()) {
+                    (true, Some(w)) if w.chars().all(|c| c.is_uppercase()) => {
+                        format!("{n}{}", w.trim_end_matches([',', '.', ';']))
+                    }
+                    _ => n,
+                }
+            }),
+            date,
+            issuer: c.get(6).map(|m| m.as_str().trim().to_string()),
+        });
     }
     out
 }
@@ -493,6 +506,18 @@ fn recipients(doc: &DocText, sk: &Skeleton) -> Vec<String> {
             continue;
         }
         if !inside {
+            continue;
+        }
+        let continuation = !t.starts_with('-')
+            && out
+                .last()
+                .is_some_and(|l: &String| !l.ends_with('.') && !RE_PERSON.is_match(&t));
+        if continuation && !t.is_empty() && upper_ratio(&t) < 0.8 {
+            let r = t.trim().trim_end_matches([';', ':', '.', ',']).trim();
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(r);
+            }
             continue;
         }
         if let Some(r) = t.strip_prefix('-') {
