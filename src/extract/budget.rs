@@ -280,3 +280,40 @@ fn check(budget: &mut Budget, share_texts: &[(i64, String)], warnings: &mut Vec<
     }
     budget.checks = checks;
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::document::BudgetCheckKind;
+    use crate::extract::{extract, pages_from_text};
+
+    #[test]
+    fn tree_total_and_a_failed_check() {
+        let text = "III. KINH PHÍ THỰC HIỆN\nTổng nhu cầu vốn là 100,5 tỷ đồng, trong đó:\n\
+                    1. Vốn ngân sách: 60,5 tỷ đồng, chiếm 60,2%\n- Ngân sách tỉnh: 40 tỷ đồng.\n\
+                    - Ngân sách huyện: 25 tỷ đồng.\n2. Vốn huy động: 40 tỷ đồng, chiếm 39,8%\n";
+        let x = extract(&pages_from_text(text));
+        let b = &x.budget;
+        assert_eq!(b.total, Some(100_500_000_000.0));
+        let tree: Vec<(i64, Option<i64>, f64)> =
+            b.items.iter().map(|i| (i.id, i.parent, i.amount)).collect();
+        assert_eq!(
+            tree,
+            vec![
+                (1, None, 60_500_000_000.0),
+                (2, Some(1), 40_000_000_000.0),
+                (3, Some(1), 25_000_000_000.0),
+                (4, None, 40_000_000_000.0),
+            ]
+        );
+        // 40 + 25 is not 60,5: the children check fails and a warning names it.
+        let failed: Vec<_> = b.checks.iter().filter(|c| !c.ok).collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].kind, BudgetCheckKind::ChildrenSum);
+        assert_eq!(failed[0].item, Some(1));
+        assert!(x.warnings.iter().any(|w| w.code == "budget_children_sum"));
+        assert!(b
+            .checks
+            .iter()
+            .any(|c| c.kind == BudgetCheckKind::SharesSum && c.ok));
+    }
+}

@@ -796,3 +796,71 @@ pub fn extract_responsibilities(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(s: &str) -> Option<&str> {
+        unit_at(s).map(|(len, _)| &s[..len])
+    }
+
+    #[test]
+    fn unit_names_end_at_their_task() {
+        assert_eq!(
+            unit("Phòng Nông nghiệp và PTNT và các cơ quan liên quan"),
+            Some("Phòng Nông nghiệp và PTNT")
+        );
+        assert_eq!(
+            unit("Đài truyền thanh xã phối hợp với"),
+            Some("Đài truyền thanh xã")
+        );
+        assert_eq!(
+            unit("Ban chỉ đạo xã tập trung mọi nguồn lực"),
+            Some("Ban chỉ đạo xã")
+        );
+        assert_eq!(
+            unit("Cán bộ, công chức phải đẩy mạnh"),
+            Some("Cán bộ, công chức")
+        );
+        assert_eq!(
+            unit("UBND huyện Đình Lập xây dựng kế hoạch"),
+            Some("UBND huyện Đình Lập")
+        );
+        assert_eq!(unit("Ban hành Kế hoạch"), None);
+        assert_eq!(unit("Tuyên truyền sâu rộng"), None);
+    }
+
+    #[test]
+    fn lenient_matching() {
+        assert!(units_match("Uỷ ban MTTQ", "Ủy ban Mặt trận Tổ quốc"));
+        assert!(units_match("Các thành viên BCD", "Các thành viên BCĐ"));
+        assert!(units_match(
+            "Phòng Nội vụ",
+            "Cơ quan Thường trực Hội đồng Thi đua-Khen thưởng huyện (Phòng Nội vụ)"
+        ));
+        assert!(!units_match("Sở Tài chính", "Sở Kế hoạch và Đầu tư"));
+    }
+
+    #[test]
+    fn organization_headings_and_inline_units() {
+        let text = "I. NHIỆM VỤ\n- Giao cho UBND xã chịu trách nhiệm liên hệ.\n\
+                    II. TỔ CHỨC THỰC HIỆN\n1. Phòng Tài chính - Kế hoạch\n\
+                    Phối hợp với Phòng Nông nghiệp và PTNT tham mưu.\n\
+                    2. Chế độ thông tin báo cáo\nHằng tháng báo cáo.\n";
+        let x = crate::extract::extract(&crate::extract::pages_from_text(text));
+        let units: Vec<(&str, Role)> = x
+            .responsibilities
+            .iter()
+            .map(|r| (r.unit.as_str(), r.role))
+            .collect();
+        assert_eq!(
+            units,
+            vec![
+                ("Phòng Tài chính - Kế hoạch", Role::Lead),
+                ("UBND xã", Role::Assigned),
+                ("Phòng Nông nghiệp và PTNT", Role::Support),
+            ]
+        );
+    }
+}

@@ -273,3 +273,59 @@ pub fn extract_targets(doc: &DocText, sk: &Skeleton, warnings: &mut Vec<Warning>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::document::Comparator;
+    use crate::extract::{extract, pages_from_text};
+
+    fn targets(text: &str) -> Vec<(f64, Option<f64>, String, Comparator)> {
+        extract(&pages_from_text(text))
+            .targets
+            .into_iter()
+            .map(|t| (t.value, t.value_max, t.unit, t.comparator))
+            .collect()
+    }
+
+    #[test]
+    fn comparators_ranges_and_units() {
+        let t = targets(
+            "I. MỤC TIÊU\n- Tỷ lệ bao phủ bảo hiểm y tế đạt > 99,08%; cứng hóa trên 350 km; \
+             tối thiểu là 10% diện tích; khoảng 1.000 lao động; từ 14,5 – 15,0 tiêu chí/01 xã; \
+             đạt tỷ lệ > 2m²/người; giảm từ 4,5% trở lên.\n",
+        );
+        assert_eq!(
+            t,
+            vec![
+                (99.08, None, "%".to_string(), Comparator::Gt),
+                (350.0, None, "km".to_string(), Comparator::Gt),
+                (10.0, None, "%".to_string(), Comparator::Ge),
+                (1000.0, None, "lao động".to_string(), Comparator::Approx),
+                (
+                    14.5,
+                    Some(15.0),
+                    "tiêu chí/xã".to_string(),
+                    Comparator::Range
+                ),
+                (2.0, None, "m2/người".to_string(), Comparator::Gt),
+                (4.5, None, "%".to_string(), Comparator::Ge),
+            ]
+        );
+    }
+
+    #[test]
+    fn descriptions_are_not_targets() {
+        // List sizes, present state, money, dates, and clauses without a commitment outside a
+        // target section.
+        let t = targets(
+            "I. MỤC TIÊU\n- Duy trì tại 43 xã đã được công nhận đạt chuẩn; tập trung ở 5 thôn: A, B.\n\
+             - Vốn ngân sách 12 tỷ đồng, hỗ trợ 1 triệu đồng/hộ.\n\
+             II. NHIỆM VỤ\n- Rà soát các tiêu chí đã đạt gồm 08 tiêu chí.\n- Có 17/19 tiêu chí được duy trì.\n\
+             - Phấn đấu nâng tổng số sản phẩm OCOP lên 38 sản phẩm.\n",
+        );
+        assert_eq!(
+            t,
+            vec![(38.0, None, "sản phẩm".to_string(), Comparator::Eq)]
+        );
+    }
+}
