@@ -5,6 +5,7 @@
 //! is a module with a small typed interface; [`pipeline::Pipeline`] composes them.
 
 pub mod document;
+pub mod extract;
 pub mod vietnamese;
 pub mod source;
 pub mod ocr;

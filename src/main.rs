@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use vnplan::pipeline::{Pipeline, PipelineOptions};
-use vnplan::vietnamese::legacy::{self, LegacyEncoding};
+use vnplan::vietnamese::legacy::LegacyEncoding;
+
+mod cli;
+use cli::report;
 
 #[derive(Parser)]
 #[command(
@@ -63,10 +66,28 @@ enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Score outputs against gold files.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
     /// Benchmarks that print ratios against a reference measured in the same run.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Score extracted JSON documents against gold (`NNN.gold.json`), as schema/ANNOTATION.md defines.
+    Extract {
+        /// Directory of extracted documents (`*.json`).
+        #[arg(long)]
+        out: PathBuf,
+        /// Directory of gold files (`NNN.gold.json`).
+        #[arg(long)]
+        gold: PathBuf,
     },
 }
 
@@ -124,18 +145,21 @@ fn main() -> ExitCode {
             options.ocr.languages = lang;
             options.ocr.page_deadline_ms = (page_timeout * 1000.0).round().max(0.0) as u32;
             options.ocr.deskew = !no_deskew;
-            cmd_text(&files, json, Pipeline::new(options))
+            cli::text::run(&files, json, Pipeline::new(options))
         }
         Command::LegacyDecode {
             input,
             encoding,
             output,
-        } => report(cmd_legacy_decode(&input, encoding, output.as_deref())),
+        } => report(cli::legacy::decode(&input, encoding, output.as_deref())),
         Command::LegacyEncode {
             input,
             encoding,
             output,
-        } => report(cmd_legacy_encode(&input, encoding, &output)),
+        } => report(cli::legacy::encode(&input, encoding, &output)),
+        Command::Eval { what } => match what {
+            EvalCommand::Extract { out, gold } => report(cli::eval::extract(&out, &gold)),
+        },
         Command::Bench { what } => match what {
             BenchCommand::Ocr {
                 pdf_dir,
@@ -179,99 +203,3 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_text(files: &[PathBuf], json: bool, pipeline: Pipeline) -> ExitCode {
-    let mut failed = 0;
-    let mut first = true;
-    for path in files {
-        match pipeline.process(path) {
-            Ok(doc) => {
-                for w in &doc.warnings {
-                    match w.page {
-                        Some(p) => eprintln!("vnplan: {}: page {p}: {}", path.display(), w.message),
-                        None => eprintln!("vnplan: {}: {}", path.display(), w.message),
-                    }
-                }
-                if json {
-                    let value = serde_json::json!({
-                        "schema": doc.schema,
-                        "source": doc.source,
-                        "pipeline": doc.pipeline,
-                        "pages": doc.pages,
-                        "warnings": doc.warnings,
-                    });
-                    println!("{value}");
-                } else {
-                    for page in &doc.pages {
-                        if !first {
-                            print!("\u{0C}");
-                        }
-                        first = false;
-                        print!("{}", page.text);
-                    }
-                }
-                if doc.warnings.iter().any(|w| w.code == "page_unreadable") {
-                    failed += 1;
-                }
-            }
-            Err(f) => {
-                eprintln!("vnplan: error: {f}");
-                failed += 1;
-            }
-        }
-    }
-    if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Print an error the user can act on and turn it into exit code 1.
-fn report(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("vnplan: error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn cmd_legacy_decode(
-    input: &std::path::Path,
-    encoding: Option<LegacyEncoding>,
-    output: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
-    use anyhow::{bail, Context};
-    let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-    let enc = match encoding.or_else(|| legacy::detect_bytes(&bytes)) {
-        Some(enc) => enc,
-        None => bail!(
-            "{}: not recognised as TCVN3 or VNI text (UTF-8, ASCII or another encoding); give --encoding to force one",
-            input.display()
-        ),
-    };
-    let text = legacy::decode_bytes(&bytes, enc);
-    match output {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
-        }
-        None => print!("{text}"),
-    }
-    eprintln!("{}: decoded as {enc}", input.display());
-    Ok(())
-}
-
-fn cmd_legacy_encode(
-    input: &std::path::Path,
-    encoding: LegacyEncoding,
-    output: &std::path::Path,
-) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let text = std::fs::read_to_string(input)
-        .with_context(|| format!("reading {} as UTF-8", input.display()))?;
-    let bytes =
-        legacy::encode_str(&text, encoding).with_context(|| format!("encoding {}", input.display()))?;
-    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
-    Ok(())
-}
