@@ -5,4 +5,6 @@
 //! is a module with a small typed interface; [`pipeline::Pipeline`] composes them.
 
 pub mod document;
+pub mod ingest;
+pub mod store;
 pub mod vietnamese;
