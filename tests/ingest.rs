@@ -361,6 +361,8 @@ fn two_runs_at_once_both_finish_without_corruption() {
         count(&db, "SELECT count(*) FROM runs WHERE status = 'finished'"),
         2
     );
+    // Each document counts as new in exactly one of the two runs.
+    assert_eq!(count(&db, "SELECT sum(new) FROM runs"), 16);
     let store = Store::open_read_only(&db).expect("open");
     let check: String = store
         .connection()

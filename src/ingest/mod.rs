@@ -63,8 +63,17 @@ pub trait Processor: Sync {
 /// result to every sink in turn (JSON files first, then the store: a crash in between only means
 /// the document is redone).
 pub trait Sink {
-    fn document(&mut self, doc: &Document) -> Result<(), SinkError>;
+    fn document(&mut self, doc: &Document) -> Result<Stored, SinkError>;
     fn failure(&mut self, failure: &Failure) -> Result<(), SinkError>;
+}
+
+/// What a sink did with a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Written (or replaced a stale copy).
+    Written,
+    /// Already there: another run stored the same content and version meanwhile.
+    AlreadyStored,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,9 +96,13 @@ pub struct StoreSink {
 }
 
 impl Sink for StoreSink {
-    fn document(&mut self, doc: &Document) -> Result<(), SinkError> {
-        let _: PutOutcome = self.store.put_document(doc, &self.version, self.run_id)?;
-        Ok(())
+    fn document(&mut self, doc: &Document) -> Result<Stored, SinkError> {
+        Ok(
+            match self.store.put_document(doc, &self.version, self.run_id)? {
+                PutOutcome::AlreadyCurrent => Stored::AlreadyStored,
+                PutOutcome::Inserted | PutOutcome::Replaced => Stored::Written,
+            },
+        )
     }
 
     fn failure(&mut self, failure: &Failure) -> Result<(), SinkError> {
@@ -118,7 +131,7 @@ impl JsonSink {
 }
 
 impl Sink for JsonSink {
-    fn document(&mut self, doc: &Document) -> Result<(), SinkError> {
+    fn document(&mut self, doc: &Document) -> Result<Stored, SinkError> {
         let path = self.dir.join(Self::file_name(doc));
         let io = |source| SinkError::Io {
             path: path.clone(),
@@ -128,7 +141,7 @@ impl Sink for JsonSink {
         serde_json::to_writer_pretty(&mut tmp, doc).map_err(|e| io(e.into()))?;
         tmp.write_all(b"\n").map_err(io)?;
         tmp.persist(&path).map_err(|e| io(e.error))?;
-        Ok(())
+        Ok(Stored::Written)
     }
 
     fn failure(&mut self, _failure: &Failure) -> Result<(), SinkError> {
@@ -193,8 +206,8 @@ pub struct RunSummary {
     pub files: u64,
     /// Documents processed and stored in this run.
     pub new: u64,
-    /// Files skipped: already stored for this version, stale (without `--reprocess-stale`), or the
-    /// same content as another file of this run.
+    /// Files skipped: already stored for this version, stale (without `--reprocess-stale`), the
+    /// same content as another file of this run, or stored meanwhile by a concurrent run.
     pub skipped: u64,
     /// Of the skipped, those stored by another processor version.
     pub stale: u64,
@@ -467,10 +480,18 @@ pub fn ingest(
                         doc.source.sha256 = work.sha256.clone();
                         let written = json_sink
                             .as_mut()
-                            .map_or(Ok(()), |sink| sink.document(&doc))
-                            .and_then(|()| store_sink.document(&doc));
+                            .map_or(Ok(Stored::Written), |sink| sink.document(&doc))
+                            .and_then(|_| store_sink.document(&doc));
                         match written {
-                            Ok(()) => {
+                            Ok(Stored::AlreadyStored) => {
+                                skipped += 1;
+                                events(IngestEvent::Done {
+                                    path: &work.path,
+                                    pages: 0,
+                                });
+                                None
+                            }
+                            Ok(Stored::Written) => {
                                 new += 1;
                                 pages += doc.pages.len() as u64;
                                 events(IngestEvent::Done {
