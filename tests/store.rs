@@ -396,6 +396,7 @@ fn sql_runs_reads_and_refuses_writes() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = filled_store(tmp.path());
     let store = Store::open_read_only(&db).expect("open");
+    let copy = tmp.path().join("copy.db");
     let t = store
         .sql("SELECT number FROM documents WHERE vn_fold(issuer) LIKE '%an binh%'")
         .expect("select");
@@ -405,9 +406,14 @@ fn sql_runs_reads_and_refuses_writes() {
         "INSERT INTO meta(key, value) VALUES ('x', 'y')",
         "DROP TABLE targets",
         "UPDATE pages SET text = ''",
+        &format!("VACUUM INTO '{}'", copy.display()),
     ] {
         assert!(store.sql(write).is_err(), "{write} was allowed");
     }
+    assert!(!copy.exists(), "VACUUM INTO wrote a file");
+    // Even with query_only switched off, the connection itself is read-only.
+    let _ = store.sql("PRAGMA query_only = 0");
+    assert!(store.sql("DELETE FROM documents").is_err());
     drop(store);
 
     let out = Command::new(env!("CARGO_BIN_EXE_vnplan"))
@@ -417,7 +423,7 @@ fn sql_runs_reads_and_refuses_writes() {
         .output()
         .expect("run vnplan");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("readonly"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
     assert_eq!(
         Store::open_read_only(&db)
             .expect("open")

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::document::Document;
 use crate::ingest::Failure;
-use crate::vietnamese::strip_marks;
+use crate::vietnamese::plain_letter;
 
 pub use query::{QueryFilters, QueryKind, Table};
 pub use search::SearchHit;
@@ -81,13 +81,17 @@ pub struct Store {
 /// Text folded for search and loose matching: lowercase, no tone marks, no letter diacritics, đ → d.
 /// One character in, one character out, so offsets carry over (search snippets rely on it).
 pub fn fold(text: &str) -> String {
-    strip_marks(text)
-        .chars()
+    text.chars()
         .map(|c| {
-            let mut lower = c.to_lowercase();
+            // Most characters of Vietnamese text are ASCII: no table lookup for them.
+            if c.is_ascii() {
+                return c.to_ascii_lowercase();
+            }
+            let plain = plain_letter(c);
+            let mut lower = plain.to_lowercase();
             match (lower.next(), lower.next()) {
                 (Some(l), None) => l,
-                _ => c,
+                _ => plain,
             }
         })
         .collect()
@@ -613,4 +617,17 @@ fn write_document(
         params![doc.source.sha256, doc.source.path],
     )?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn fold_keeps_one_character_for_one() {
+        let text = "Xã ĐÔNG Hòa: tỷ lệ hộ dùng nước sạch ≥ 95%, İ";
+        let folded = fold(text);
+        assert_eq!(folded.chars().count(), text.chars().count());
+        assert!(folded.starts_with("xa dong hoa: ty le ho dung nuoc sach ≥ 95%"));
+    }
 }

@@ -254,7 +254,17 @@ impl Store {
 
     /// Run one SQL statement and collect its rows. On a store opened with
     /// [`Store::open_read_only`] SQLite refuses any statement that writes.
+    ///
+    /// Statements SQLite does not mark as read-only (VACUUM INTO, ATTACH, a PRAGMA that sets) are
+    /// refused before they run, so none can touch files next to the store either.
     pub fn sql(&self, statement: &str) -> Result<Table, StoreError> {
+        let stmt = self.conn.prepare(statement).map_err(|e| self.err(e))?;
+        if !stmt.readonly() {
+            return Err(self.invalid(
+                "only statements that read are allowed (the connection is read-only)".to_string(),
+            ));
+        }
+        drop(stmt);
         self.table(statement, &[])
     }
 
