@@ -529,6 +529,9 @@ mod store_cli {
         /// Where to create the temporary files (default: the system temp folder).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Alternating rounds of the throughput comparison (best of each side kept).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     }
 
     pub fn bench(args: BenchArgs) -> i32 {
@@ -539,6 +542,7 @@ mod store_cli {
             page_cost: Duration::from_millis(args.page_ms),
             jobs: args.jobs,
             dir: args.dir,
+            rounds: args.rounds,
         };
         match ingest::bench::run(&opts, &mut |line| eprintln!("bench: {line}")) {
             Ok(r) => {

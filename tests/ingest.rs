@@ -318,6 +318,14 @@ fn killed_run_resumes_without_partial_or_duplicate_documents() {
         count(&db, "SELECT count(DISTINCT sha256) FROM documents"),
         12
     );
+    // The killed run is told apart from a live one.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM runs WHERE status = 'interrupted'"
+        ),
+        1
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM pages"), 36);
     assert_eq!(
         count(&db, "SELECT new FROM runs ORDER BY id DESC LIMIT 1"),

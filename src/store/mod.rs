@@ -279,14 +279,30 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Start a run record; its id tags the documents and failures the run writes.
+    /// Start a run record; its id tags the documents and failures the run writes. Earlier runs
+    /// still marked running whose process is gone were killed: they are marked `interrupted`.
     pub fn begin_run(&mut self, version: &str, paths: &[PathBuf]) -> Result<i64, StoreError> {
+        let running = self.table("SELECT id, pid FROM runs WHERE status = 'running'", &[])?;
+        for row in &running.rows {
+            if let (rusqlite::types::Value::Integer(id), rusqlite::types::Value::Integer(pid)) =
+                (&row[0], &row[1])
+            {
+                if !process_alive(*pid) {
+                    self.conn
+                        .execute(
+                            "UPDATE runs SET status = 'interrupted' WHERE id = ?1 AND status = 'running'",
+                            [id],
+                        )
+                        .map_err(|e| self.err(e))?;
+                }
+            }
+        }
         let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         self.conn
             .execute(
-                "INSERT INTO runs(started_at, status, version, paths)
-                 VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'running', ?1, ?2)",
-                params![version, json_text(&paths)],
+                "INSERT INTO runs(started_at, status, pid, version, paths)
+                 VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'running', ?1, ?2, ?3)",
+                params![std::process::id(), version, json_text(&paths)],
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
@@ -375,6 +391,16 @@ impl Store {
         self.conn
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .map_err(|e| self.err(e))
+    }
+}
+
+/// Is process `pid` alive? WAL stores are only shared between processes of one machine, so a
+/// local check is enough. Where it cannot be told, assume alive (the run stays `running`).
+fn process_alive(pid: i64) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
     }
 }
 

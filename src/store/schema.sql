@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS runs (
     id          INTEGER PRIMARY KEY,
     started_at  TEXT NOT NULL,
     finished_at TEXT,
-    status      TEXT NOT NULL,            -- running | finished (a run killed mid-way stays running)
+    status      TEXT NOT NULL,            -- running | finished | interrupted (killed mid-way)
+    pid         INTEGER,                  -- process that ran it (to tell a live run from a dead one)
     version     TEXT NOT NULL,            -- processor (pipeline + model) version
     paths       TEXT NOT NULL,            -- JSON array of the paths given
     files       INTEGER,
