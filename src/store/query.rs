@@ -448,3 +448,34 @@ impl fmt::Display for TableView<'_> {
         writeln!(f, "({} rows)", t.rows.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_cells_are_cut_and_flattened() {
+        assert_eq!(clip("Ủy ban\nnhân dân", 40), "Ủy ban nhân dân");
+        let cut = clip("Ban Chỉ đạo các Chương trình mục tiêu quốc gia", 12);
+        assert_eq!(cut, "Ban Chỉ đạo…");
+        assert!(cut.width() <= 12);
+    }
+
+    #[test]
+    fn table_view_aligns_by_display_width() {
+        let table = Table {
+            columns: vec!["unit".into(), "value".into()],
+            rows: vec![
+                vec![Value::Text("xã".into()), Value::Real(98.0)],
+                vec![Value::Text("km".into()), Value::Real(3.5)],
+            ],
+        };
+        let mut out = Vec::new();
+        table.write(&mut out, Format::Table, 40).expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], "xã       98");
+        assert_eq!(lines[3], "km      3.5");
+        assert_eq!(lines[4], "(2 rows)");
+    }
+}
