@@ -402,15 +402,42 @@ fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// Like [`clip`], keeping the end.
+fn clip_front(text: &str, max: usize) -> String {
+    if text.width() <= max {
+        return text.to_string();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut width = 0;
+    for c in text.chars().rev() {
+        let w = UnicodeWidthStr::width(c.encode_utf8(&mut [0; 4]) as &str);
+        if width + w + 1 > max {
+            break;
+        }
+        kept.push(c);
+        width += w;
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
 impl fmt::Display for TableView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.table;
+        // A path is told apart by its end (the file name), so it is cut at the front.
+        let is_path: Vec<bool> = t.columns.iter().map(|c| c == "path").collect();
         let cells: Vec<Vec<String>> = t
             .rows
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|v| clip(&cell_text(v), self.max_cell))
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if is_path[i] {
+                            clip_front(&cell_text(v), self.max_cell)
+                        } else {
+                            clip(&cell_text(v), self.max_cell)
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -459,6 +486,10 @@ mod tests {
         let cut = clip("Ban Chỉ đạo các Chương trình mục tiêu quốc gia", 12);
         assert_eq!(cut, "Ban Chỉ đạo…");
         assert!(cut.width() <= 12);
+        assert_eq!(
+            clip_front("/archive/2024/kh-an-binh.txt", 16),
+            "…kh-an-binh.txt"
+        );
     }
 
     #[test]
