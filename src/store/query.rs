@@ -488,7 +488,7 @@ mod tests {
         assert!(cut.width() <= 12);
         assert_eq!(
             clip_front("/archive/2024/kh-an-binh.txt", 16),
-            "…kh-an-binh.txt"
+            "…/kh-an-binh.txt"
         );
     }
 
