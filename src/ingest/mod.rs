@@ -14,7 +14,7 @@
 pub mod bench;
 pub mod text;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -319,6 +319,59 @@ struct Work {
     sha256: String,
 }
 
+/// What a run has to do, once files are hashed and compared with the store.
+struct Plan {
+    todo: Vec<Work>,
+    skipped: u64,
+    stale: u64,
+    /// Files that could not be read to hash.
+    failures: Vec<Failure>,
+}
+
+/// Decide per file: process it, or skip it because the store holds its content (for this version,
+/// or stale without `reprocess_stale`) or another file of this run has the same content.
+fn plan(
+    hashed: Vec<(PathBuf, io::Result<(String, u64)>)>,
+    known: &HashMap<String, String>,
+    version: &str,
+    reprocess_stale: bool,
+) -> Plan {
+    let mut plan = Plan {
+        todo: Vec::new(),
+        skipped: 0,
+        stale: 0,
+        failures: Vec::new(),
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    for (path, hash) in hashed {
+        let sha256 = match hash {
+            Ok((sha, _)) => sha,
+            Err(e) => {
+                plan.failures.push(Failure {
+                    path,
+                    sha256: None,
+                    page: None,
+                    reason: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        if !seen.insert(sha256.clone()) {
+            plan.skipped += 1;
+            continue;
+        }
+        match known.get(&sha256) {
+            Some(v) if v == version => plan.skipped += 1,
+            Some(_) if !reprocess_stale => {
+                plan.skipped += 1;
+                plan.stale += 1;
+            }
+            _ => plan.todo.push(Work { path, sha256 }),
+        }
+    }
+    plan
+}
+
 /// Ingest `paths` into the store `opts.db` with `processor`; see the module docs.
 pub fn ingest(
     paths: &[PathBuf],
@@ -371,37 +424,15 @@ pub fn ingest(
     });
 
     let file_count = hashed.len() as u64;
-    let mut failures = walk_failures;
-    let mut todo = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let (mut skipped, mut stale) = (0u64, 0u64);
-    for (path, hash) in hashed {
-        let sha256 = match hash {
-            Ok((sha, _)) => sha,
-            Err(e) => {
-                failures.push(Failure {
-                    path,
-                    sha256: None,
-                    page: None,
-                    reason: format!("cannot read: {e}"),
-                });
-                continue;
-            }
-        };
-        if !seen.insert(sha256.clone()) {
-            skipped += 1;
-            continue;
-        }
-        match known.get(&sha256) {
-            Some(v) if *v == version => skipped += 1,
-            Some(_) if !opts.reprocess_stale => {
-                skipped += 1;
-                stale += 1;
-            }
-            _ => todo.push(Work { path, sha256 }),
-        }
-    }
+    let Plan {
+        todo,
+        mut skipped,
+        stale,
+        failures: unreadable,
+    } = plan(hashed, &known, &version, opts.reprocess_stale);
     drop(known);
+    let mut failures = walk_failures;
+    failures.extend(unreadable);
     events(IngestEvent::Planned {
         to_process: todo.len(),
         skipped: skipped as usize,

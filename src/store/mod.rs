@@ -112,7 +112,24 @@ fn json_text<T: Serialize>(value: &T) -> String {
 
 impl Store {
     /// Open (creating if needed) the store at `path` for writing: WAL journal, schema applied.
+    ///
+    /// Switching a fresh file to WAL needs an exclusive lock that SQLite does not wait for, so when
+    /// two processes create the same store at once one of them is told "busy"; it retries.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Store::open_once(path) {
+                Err(StoreError::Sqlite { ref source, .. })
+                    if is_busy(source) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|e| sqlite(path, e))?;
         let mut store = Store {
             conn,
@@ -121,13 +138,19 @@ impl Store {
         store.configure()?;
         // WAL lets readers (queries, a second ingest's skip check) run while a writer commits.
         // NORMAL sync is safe in WAL against a killed process; only power loss can drop the last
-        // commits, never corrupt the file.
-        let mode: String = store
+        // commits, never corrupt the file. The mode is stored in the file: set it only once.
+        let current: String = store
             .conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .map_err(|e| store.err(e))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(store.invalid(format!("could not switch to WAL journal (got {mode})")));
+        if !current.eq_ignore_ascii_case("wal") {
+            let mode: String = store
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                .map_err(|e| store.err(e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(store.invalid(format!("could not switch to WAL journal (got {mode})")));
+            }
         }
         store
             .conn
@@ -402,6 +425,13 @@ fn process_alive(pid: i64) -> bool {
     } else {
         true
     }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
