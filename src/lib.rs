@@ -6,6 +6,8 @@
 
 pub mod document;
 pub mod extract;
+pub mod ingest;
+pub mod store;
 pub mod vietnamese;
 pub mod source;
 pub mod ocr;

@@ -66,6 +66,13 @@ enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    // --- store and batch: ingest, query, search, sql, export, bench-ingest ---
+    Ingest(cli::store::IngestArgs),
+    Query(cli::store::QueryArgs),
+    Search(cli::store::SearchArgs),
+    Sql(cli::store::SqlArgs),
+    Export(cli::store::ExportArgs),
+    BenchIngest(cli::store::BenchArgs),
     /// Score outputs against gold files.
     Eval {
         #[command(subcommand)]
@@ -130,6 +137,10 @@ fn ensure_omp_thread_limit() {
     }
 }
 
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
 fn main() -> ExitCode {
     ensure_omp_thread_limit();
     let cli = Cli::parse();
@@ -157,6 +168,12 @@ fn main() -> ExitCode {
             encoding,
             output,
         } => report(cli::legacy::encode(&input, encoding, &output)),
+        Command::Ingest(args) => exit(cli::store::ingest(args)),
+        Command::Query(args) => exit(cli::store::query(args)),
+        Command::Search(args) => exit(cli::store::search(args)),
+        Command::Sql(args) => exit(cli::store::sql(args)),
+        Command::Export(args) => exit(cli::store::export(args)),
+        Command::BenchIngest(args) => exit(cli::store::bench(args)),
         Command::Eval { what } => match what {
             EvalCommand::Extract { out, gold } => report(cli::eval::extract(&out, &gold)),
         },

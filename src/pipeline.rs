@@ -4,7 +4,7 @@
 //! keeps an empty page with a warning that says why. A file that cannot be opened at all is a
 //! [`Failure`] naming the file and the cause.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -18,30 +18,15 @@ use crate::source::{self, PageContent, SourceDocument};
 /// The version written into every document and compared by incremental ingest.
 pub const PIPELINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// A document that could not be processed, with the reason in words a user can act on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub path: PathBuf,
-    pub sha256: Option<String>,
-    pub page: Option<u32>,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.page {
-            Some(p) => write!(f, "{}: page {p}: {}", self.path.display(), self.reason),
-            None => write!(f, "{}: {}", self.path.display(), self.reason),
-        }
-    }
-}
-
-impl std::error::Error for Failure {}
+pub use crate::ingest::Failure;
 
 /// What the pipeline does and with which settings.
 #[derive(Debug, Clone, Default)]
 pub struct PipelineOptions {
     pub ocr: OcrOptions,
+    /// Test hook for the batch: sleep this long per document so a test can kill a run in the
+    /// middle (`VNPLAN_TEST_SLEEP_MS`, read by the CLI).
+    pub test_delay_ms: Option<u64>,
 }
 
 /// One page as read, before restoration.
@@ -58,6 +43,12 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(options: PipelineOptions) -> Pipeline {
         Pipeline { options }
+    }
+
+    /// Drop the OCR engines held by the worker threads (before the process exits: Tesseract's
+    /// global caches must outlive its engines).
+    pub fn release(&self) {
+        ocr::release_engines();
     }
 
     /// The version string of everything that shapes the output.
@@ -176,5 +167,20 @@ impl Pipeline {
             warnings,
             furniture: normalized.furniture,
         }
+    }
+}
+
+impl crate::ingest::Processor for Pipeline {
+    fn version(&self) -> String {
+        Pipeline::version(self)
+    }
+
+    fn process(&self, path: &Path, sha256: &str) -> Result<Document, Failure> {
+        if let Some(ms) = self.options.test_delay_ms {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        let mut doc = Pipeline::process(self, path)?;
+        doc.source.sha256 = sha256.to_string();
+        Ok(doc)
     }
 }

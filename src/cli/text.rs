@@ -45,6 +45,7 @@ pub fn run(files: &[PathBuf], json: bool, pipeline: Pipeline) -> ExitCode {
             }
         }
     }
+    pipeline.release();
     if failed > 0 {
         ExitCode::from(1)
     } else {

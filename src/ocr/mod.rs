@@ -164,3 +164,9 @@ pub fn read_page(
         })
     })
 }
+
+/// Drop the engine of the calling thread and of every rayon worker thread.
+pub fn release_engines() {
+    rayon::broadcast(|_| ENGINE.with(|e| e.borrow_mut().take()));
+    ENGINE.with(|e| e.borrow_mut().take());
+}
