@@ -44,6 +44,16 @@ enum Command {
         #[arg(long)]
         no_deskew: bool,
     },
+    /// Run the whole pipeline and write one vnplan.document/1 JSON per file: DIR/<file stem>.json,
+    /// or standard output for one file without --out.
+    Extract {
+        /// PDF, image (PNG, JPEG, TIFF) or text files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Folder for the JSON documents.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Decode a text file in a legacy 8-bit Vietnamese encoding (TCVN3/ABC, VNI) to UTF-8 (NFC).
     LegacyDecode {
         /// The 8-bit text file.
@@ -157,6 +167,9 @@ fn main() -> ExitCode {
             options.ocr.page_deadline_ms = (page_timeout * 1000.0).round().max(0.0) as u32;
             options.ocr.deskew = !no_deskew;
             cli::text::run(&files, json, Pipeline::new(options))
+        }
+        Command::Extract { files, out } => {
+            cli::text::extract(&files, out.as_deref(), Pipeline::new(PipelineOptions::default()))
         }
         Command::LegacyDecode {
             input,

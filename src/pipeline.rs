@@ -1,5 +1,7 @@
 //! The pipeline: source → ocr → normalize → restore → extract, for one document.
 //!
+//! [`Pipeline::process`] gives the whole `vnplan.document/1`; `vnplan text` prints its pages.
+//!
 //! Pages are read in parallel (rayon). A page that cannot be read costs that page only: the document
 //! keeps an empty page with a warning that says why. A file that cannot be opened at all is a
 //! [`Failure`] naming the file and the cause.
@@ -114,6 +116,7 @@ impl Pipeline {
             doc.warnings.extend(r.warnings);
             doc.pages.push(r.page);
         }
+        crate::extract::extract(&doc.pages).fill(&mut doc);
         Ok(doc)
     }
 
