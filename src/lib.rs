@@ -5,4 +5,5 @@
 //! is a module with a small typed interface; [`pipeline::Pipeline`] composes them.
 
 pub mod document;
+pub mod restore;
 pub mod vietnamese;

@@ -1,5 +1,9 @@
 //! The `vnplan` command line: parses arguments, calls the library, prints.
 
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -10,9 +14,245 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    // --- restore (diacritics and OCR garble) ---
+    /// Restore Vietnamese diacritics and repair OCR garble, token by token.
+    Restore {
+        /// Input file (stdin when absent).
+        file: Option<PathBuf>,
+        /// Per-token JSON (original, restored, confidence, offsets) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Model file (default: $VNPLAN_MODEL or models/ in the crate).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Language-model tools.
+    Lm {
+        #[command(subcommand)]
+        command: LmCommand,
+    },
+    /// Evaluate a stage against gold text.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+    /// Benchmarks that print throughput.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+    // --- end restore ---
+}
 
-fn main() {
+// --- restore (diacritics and OCR garble) ---
+#[derive(Subcommand)]
+enum LmCommand {
+    /// Count a syllable n-gram model from corpus text (*.txt.xz) and write the model file.
+    Build {
+        /// Corpus folders or files.
+        #[arg(long, num_args = 1.., required = true)]
+        corpus: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        order: usize,
+        /// Minimum counts for orders 2, 3, 4 (comma-separated).
+        #[arg(long, default_value = "2,2,3", value_delimiter = ',')]
+        min_count: Vec<u32>,
+        /// Syllable inventory (default: syllables.txt in the first corpus folder).
+        #[arg(long)]
+        syllables: Option<PathBuf>,
+        /// OCR confusion table (gold, garbled, count) for the noisy channel.
+        #[arg(long)]
+        confusions: Option<PathBuf>,
+        /// Hold out every N-th document (0: none).
+        #[arg(long, default_value_t = 50)]
+        dev_every: usize,
+        /// Write the held-out documents here, one file per corpus folder.
+        #[arg(long)]
+        dev_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Token accuracy of restoration against gold text.
+    Restore {
+        /// Text to restore (default: the gold text with all marks stripped).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[arg(long)]
+        gold: PathBuf,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Write the restored text here.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Restoration throughput, model load time and peak memory.
+    Restore {
+        /// Text to restore (repeated as needed).
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Tokens to process in total.
+        #[arg(long, default_value_t = 1_000_000)]
+        tokens: usize,
+    },
+}
+
+fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
+    match file {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display())),
+        None => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).context("stdin: cannot read")?;
+            Ok(s)
+        }
+    }
+}
+
+fn load_restorer(model: Option<PathBuf>) -> anyhow::Result<vnplan::restore::Restorer> {
+    let path = model.unwrap_or_else(vnplan::restore::default_model_path);
+    Ok(vnplan::restore::Restorer::load(&path)?)
+}
+
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn run_restore_command(command: Command) -> anyhow::Result<()> {
+    use vnplan::restore::{build, eval};
+    match command {
+        Command::Restore { file, json, model } => {
+            let r = load_restorer(model)?;
+            let text = read_input(file.as_deref())?;
+            let out = r.restore(&text);
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut stdout, &out)?;
+                writeln!(stdout)?;
+            } else {
+                stdout.write_all(out.text.as_bytes())?;
+            }
+        }
+        Command::Lm {
+            command:
+                LmCommand::Build {
+                    corpus,
+                    out,
+                    order,
+                    min_count,
+                    syllables,
+                    confusions,
+                    dev_every,
+                    dev_out,
+                },
+        } => {
+            let first = corpus.first().cloned().unwrap_or_default();
+            let root = if first.is_dir() { first } else { first.parent().map(PathBuf::from).unwrap_or_default() };
+            let syllables = syllables.unwrap_or_else(|| root.join("syllables.txt"));
+            let t0 = std::time::Instant::now();
+            let stats = build::build(&build::BuildOptions {
+                corpus,
+                out: out.clone(),
+                order,
+                min_count,
+                syllables,
+                confusions,
+                dev_every,
+                dev_out,
+                dev_max_bytes: 400_000,
+            })?;
+            println!(
+                "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",
+                out.display(),
+                stats.files,
+                stats.lines,
+                stats.tokens,
+                stats.unk_tokens,
+                stats.dev_docs
+            );
+            for (i, (d, k)) in stats.distinct.iter().zip(&stats.kept).enumerate() {
+                println!("  {}-grams: {d} distinct, {k} kept", i + 2);
+            }
+            println!("  {} bytes, {:.1} s", stats.file_bytes, t0.elapsed().as_secs_f64());
+        }
+        Command::Eval {
+            command: EvalCommand::Restore { input, gold, model, output },
+        } => {
+            let r = load_restorer(model)?;
+            let gold_text = read_input(Some(&gold))?;
+            let input_text = match &input {
+                Some(p) => read_input(Some(p))?,
+                None => eval::strip_text(&gold_text),
+            };
+            let t0 = std::time::Instant::now();
+            let out = r.restore(&input_text);
+            let secs = t0.elapsed().as_secs_f64();
+            if let Some(o) = output {
+                std::fs::write(&o, &out.text).with_context(|| format!("{}: cannot write", o.display()))?;
+            }
+            let before = eval::token_accuracy(&input_text, &gold_text);
+            let after = eval::token_accuracy(&out.text, &gold_text);
+            println!(
+                "input {:.2} % -> restored {:.2} % of {} gold tokens ({} matched; {} tokens changed; {:.2} s)",
+                100.0 * before.ratio(),
+                100.0 * after.ratio(),
+                after.total,
+                after.matched,
+                out.changed,
+                secs
+            );
+        }
+        Command::Bench {
+            command: BenchCommand::Restore { input, model, tokens },
+        } => {
+            let path = model.unwrap_or_else(vnplan::restore::default_model_path);
+            let t0 = std::time::Instant::now();
+            let r = vnplan::restore::Restorer::load(&path)?;
+            let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let text = read_input(Some(&input))?;
+            let per = text.split_whitespace().count().max(1);
+            let rounds = tokens.div_ceil(per);
+            let t1 = std::time::Instant::now();
+            let mut changed = 0;
+            for _ in 0..rounds {
+                changed += r.restore(&text).changed;
+            }
+            let secs = t1.elapsed().as_secs_f64();
+            println!(
+                "model {} loaded in {load_ms:.1} ms; {} tokens in {secs:.2} s = {:.0} tokens/s on one thread ({changed} changed); peak RSS {} MB",
+                r.model_id(),
+                rounds * per,
+                (rounds * per) as f64 / secs,
+                peak_rss_kb().unwrap_or(0) / 1024
+            );
+        }
+    }
+    Ok(())
+}
+// --- end restore ---
+
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = run_restore_command(cli.command);
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vnplan: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
