@@ -89,6 +89,10 @@ enum EvalCommand {
         /// Write the restored text here.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Without --input: make synthetic English-OCR garble of the gold text (with the model's
+        /// confusion table) instead of stripping it.
+        #[arg(long)]
+        garble: bool,
     },
 }
 
@@ -190,12 +194,13 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
             println!("  {} bytes, {:.1} s", stats.file_bytes, t0.elapsed().as_secs_f64());
         }
         Command::Eval {
-            command: EvalCommand::Restore { input, gold, model, output },
+            command: EvalCommand::Restore { input, gold, model, output, garble },
         } => {
             let r = load_restorer(model)?;
             let gold_text = read_input(Some(&gold))?;
             let input_text = match &input {
                 Some(p) => read_input(Some(p))?,
+                None if garble => eval::garble_text(&gold_text, &r.language_model().confusions),
                 None => eval::strip_text(&gold_text),
             };
             let t0 = std::time::Instant::now();

@@ -137,6 +137,11 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     if !(3..=MAX_ORDER).contains(&opts.order) {
         anyhow::bail!("order must be 3 or {MAX_ORDER}, got {}", opts.order);
     }
+    // Lookups stop at the first missing order (see `LanguageModel::score`), which is only right
+    // when a kept n-gram's suffix is kept too: thresholds must not decrease with the order.
+    if opts.min_count.windows(2).any(|w| w[1] < w[0]) {
+        anyhow::bail!("minimum counts must not decrease with the order: {:?}", opts.min_count);
+    }
     let vocab = read_vocab(&opts.syllables)?;
     let ids: FxHashMap<String, u16> = vocab
         .iter()

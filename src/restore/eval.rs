@@ -74,6 +74,62 @@ pub fn strip_text(text: &str) -> String {
     strip_marks(&text.nfc().collect::<String>())
 }
 
+/// Synthetic English-model OCR garble of a clean text, for tuning without touching real test pages:
+/// every token loses its marks, and a token found on the gold side of the confusion table
+/// (`garbled\tgold\tcount` lines) is replaced by one of its garbled forms, chosen by a hash of its
+/// position in proportion to the counts (deterministic).
+pub fn garble_text(text: &str, confusions: &str) -> String {
+    let mut table: rustc_hash::FxHashMap<String, Vec<(String, u32)>> = Default::default();
+    for l in confusions.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() == 3 {
+            if let Ok(c) = f[2].parse::<u32>() {
+                table.entry(comparable(f[1])).or_default().push((f[0].to_string(), c));
+            }
+        }
+    }
+    let text = comparable(text);
+    let mut out = String::with_capacity(text.len());
+    let mut n: u64 = 0;
+    for piece in text.split_inclusive(char::is_whitespace) {
+        let tok = piece.trim_end_matches(char::is_whitespace);
+        let ws = &piece[tok.len()..];
+        n += 1;
+        let lower = tok.to_lowercase();
+        let replaced = table.get(&lower).and_then(|forms| {
+            let total: u32 = forms.iter().map(|f| f.1).sum();
+            let mut h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h ^= h >> 29;
+            let mut pick = (h % u64::from(total.max(1))) as u32;
+            forms.iter().find(|f| {
+                if pick < f.1 {
+                    true
+                } else {
+                    pick -= f.1;
+                    false
+                }
+            })
+        });
+        match replaced {
+            Some((g, _)) => {
+                let first_upper = tok.chars().next().is_some_and(char::is_uppercase);
+                if first_upper {
+                    let mut cs = g.chars();
+                    if let Some(f) = cs.next() {
+                        out.extend(f.to_uppercase());
+                        out.push_str(cs.as_str());
+                    }
+                } else {
+                    out.push_str(g);
+                }
+            }
+            None => out.push_str(&strip_marks(tok)),
+        }
+        out.push_str(ws);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

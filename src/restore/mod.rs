@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::vietnamese::{is_vietnamese_specific, strip_marks};
+use crate::vietnamese::{is_vietnamese_specific, strip_marks, strip_tones};
 use channel::Channel;
 use decode::{decode, Cand};
 use model::{LanguageModel, BOS, EOS, NUM, UNK};
@@ -74,6 +74,8 @@ pub struct Params {
     pub max_edit: f32,
     /// Share of words with Vietnamese marks above which the input counts as marked text.
     pub clean_ratio: f64,
+    /// Skeleton candidates rarer than the most frequent one by more than this (nats) are dropped.
+    pub rare_margin: f32,
 }
 
 impl Default for Params {
@@ -82,12 +84,13 @@ impl Default for Params {
             beam: 8,
             max_candidates: 8,
             lm_weight: 1.0,
-            clean_change: 7.0,
+            clean_change: 9.0,
             weak_change: 1.0,
             keep_unknown: 6.0,
             keep_unknown_clean: 1.0,
             max_edit: 5.0,
             clean_ratio: 0.5,
+            rare_margin: 12.0,
         }
     }
 }
@@ -171,6 +174,16 @@ fn apply_case(word: &str, case: Case) -> String {
                 None => String::new(),
             }
         }
+    }
+}
+
+/// NFC form of a core, borrowed when it already is (the common case).
+fn nfc(core: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    if core.is_ascii() || is_nfc_quick(core.chars()) == IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(core)
+    } else {
+        std::borrow::Cow::Owned(core.nfc().collect())
     }
 }
 
@@ -266,7 +279,7 @@ impl Restorer {
             score: 0.0,
         }]];
         let mut plans: Vec<Plan> = Vec::with_capacity(toks.len());
-        let mut cache: FxHashMap<&str, (Vec<Cand>, Vec<Option<u16>>)> = FxHashMap::default();
+        let mut cache: FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)> = FxHashMap::default();
         let fixed = |u: u16| vec![Cand { unit: u, score: 0.0 }];
         let mut prev_end = 0usize;
         for &(s, e) in &toks {
@@ -278,7 +291,8 @@ impl Restorer {
             prev_end = e;
             let tok = &text[s..e];
             let (cs, ce) = split_core(tok);
-            let core = &tok[cs..ce];
+            let core_nfc = nfc(&tok[cs..ce]);
+            let core: &str = &core_nfc;
             if core.is_empty() {
                 plans.push(Plan::Keep);
             } else if looks_like_url(tok) {
@@ -296,7 +310,7 @@ impl Restorer {
                 });
             } else {
                 let (cands, outputs) = cache
-                    .entry(core)
+                    .entry(core.to_string())
                     .or_insert_with(|| self.candidates(core, clean))
                     .clone();
                 if cands.len() == 1 && outputs[0].is_none() {
@@ -352,7 +366,7 @@ impl Restorer {
                         Some(id) => {
                             let word = &self.lm.vocab[usize::from(id)];
                             // Same syllable as the input up to tone placement: keep the input's spelling.
-                            if *word == syllable_key(core) {
+                            if *word == syllable_key(&nfc(core)) {
                                 (core.to_string(), c)
                             } else {
                                 (apply_case(word, case_of(core)), c)
@@ -391,7 +405,8 @@ impl Restorer {
         for &(s, e) in toks {
             let tok = &text[s..e];
             let (cs, ce) = split_core(tok);
-            let core = &tok[cs..ce];
+            let core = nfc(&tok[cs..ce]);
+            let core: &str = &core;
             if is_word(core) {
                 let key = syllable_key(core);
                 if let Some(id) = self.lm.id(&key) {
@@ -462,6 +477,18 @@ impl Restorer {
         Some(out)
     }
 
+    /// The most frequent syllables of a skeleton: at most `max_candidates`, and none far rarer than
+    /// the most frequent one (rare variants cost beam time and almost never win).
+    fn frequent<'a>(&self, ids: &'a [u16]) -> &'a [u16] {
+        let top = ids.first().map(|&i| self.lm.unigram[usize::from(i)]).unwrap_or(0.0);
+        let n = ids
+            .iter()
+            .take(self.params.max_candidates)
+            .take_while(|&&i| self.lm.unigram[usize::from(i)] >= top - self.params.rare_margin)
+            .count();
+        &ids[..n]
+    }
+
     /// Candidates for a word core and what each writes out.
     fn candidates(&self, core: &str, clean: bool) -> (Vec<Cand>, Vec<Option<u16>>) {
         let p = self.params;
@@ -493,7 +520,13 @@ impl Restorer {
             };
             push(id, 0.0, Some(id), &mut cands, &mut outs);
             if let Some(ids) = self.skeletons.get(&sk) {
-                for &alt in ids.iter().take(p.max_candidates) {
+                // In marked text OCR confuses tones, not letters (dân → dần, đổi → đối): only
+                // other tones of the same letters compete there.
+                let toneless = strip_tones(&key);
+                for &alt in self.frequent(ids) {
+                    if clean && strip_tones(&self.lm.vocab[usize::from(alt)]) != toneless {
+                        continue;
+                    }
                     push(alt, -change, Some(alt), &mut cands, &mut outs);
                 }
             }
@@ -502,7 +535,7 @@ impl Restorer {
         if is_word(core) && !clean {
             if let Some(ids) = self.skeletons.get(&sk) {
                 // Letters right, marks wrong or missing (hién → hiện, hiến, hiền…).
-                for &alt in ids.iter().take(p.max_candidates) {
+                for &alt in self.frequent(ids) {
                     push(alt, 0.0, Some(alt), &mut cands, &mut outs);
                 }
             }
@@ -516,7 +549,10 @@ impl Restorer {
             }
         }
         let g: Vec<char> = strip_marks(&lower).chars().collect();
-        if g.len() <= 10 && g.iter().any(|c| c.is_alphabetic() || *c == '&' || *c == '¢') {
+        // Edit-distance search only when the letters themselves are not a known skeleton: a
+        // skeleton's own syllables already compete above, and the search is the costly part.
+        let known = is_word(core) && self.skeletons.contains_key(&sk);
+        if !known && g.len() <= 10 && g.iter().any(|c| c.is_alphabetic() || *c == '&' || *c == '¢') {
             let max = if clean { p.max_edit.min(3.0) } else { p.max_edit };
             let mut near: Vec<(f32, usize)> = Vec::new();
             for (i, (_, t)) in self.skeleton_chars.iter().enumerate() {

@@ -33,7 +33,7 @@ pub const NUM: u16 = 3;
 pub const RESERVED: [&str; 4] = ["<unk>", "<s>", "</s>", "<num>"];
 
 /// Slots are filled to at most this share, so probes stay short.
-const LOAD_FACTOR: f64 = 0.75;
+const LOAD_FACTOR: f64 = 0.7;
 const FP_BITS: u32 = 24;
 const FP_MASK: u32 = (1 << FP_BITS) - 1;
 
@@ -299,20 +299,27 @@ impl LanguageModel {
     }
 
     /// Stupid-backoff log-score of `word` after `history` (oldest first; only the last order-1 used).
+    ///
+    /// Looks up from the bigram upwards and stops at the first miss: pruning thresholds never
+    /// decrease with the order, so an n-gram is stored only if its (n-1)-gram suffix is, and most
+    /// candidates of a lattice miss already at the bigram (one probe instead of order-1).
     pub fn score(&self, history: &[u16], word: u16) -> f32 {
         let mut buf = [0u16; MAX_ORDER];
         let h = &history[history.len().saturating_sub(self.order - 1)..];
-        let mut penalty = 0.0;
-        for start in 0..h.len() {
-            let n = h.len() - start + 1;
-            buf[..n - 1].copy_from_slice(&h[start..]);
+        let mut best = self.unigram[usize::from(word)];
+        let mut best_n = 1usize;
+        for n in 2..=h.len() + 1 {
+            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
             buf[n - 1] = word;
-            if let Some(lp) = self.lookup(&buf[..n]) {
-                return lp + penalty;
+            match self.lookup(&buf[..n]) {
+                Some(lp) => {
+                    best = lp;
+                    best_n = n;
+                }
+                None => break,
             }
-            penalty += self.backoff;
         }
-        self.unigram[usize::from(word)] + penalty
+        best + self.backoff * (h.len() + 1 - best_n) as f32
     }
 
     pub fn id(&self, word: &str) -> Option<u16> {

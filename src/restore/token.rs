@@ -11,8 +11,10 @@ use crate::vietnamese::{canonical_syllable, strip_marks};
 use super::model::{BOS, EOS, NUM, UNK};
 
 /// Characters that belong to a token's core besides letters and digits.
+/// Combining diacritics (U+0300–U+036F) belong to the letter before them: text that is not NFC
+/// carries its marks this way.
 pub fn is_core_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '&' || c == '¢'
+    c.is_alphanumeric() || c == '&' || c == '¢' || ('\u{300}'..='\u{36f}').contains(&c)
 }
 
 /// Split a token into (prefix, core, suffix) byte ranges of `tok`.
