@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "vnplan", version, about = "Vietnamese plan documents into searchable text and structured data")]
+#[command(
+    name = "vnplan",
+    version,
+    about = "Vietnamese plan documents into searchable text and structured data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -89,6 +93,9 @@ enum EvalCommand {
         /// Write the restored text here.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Decoder parameter overrides, name=value (tuning).
+        #[arg(long = "param")]
+        params: Vec<String>,
         /// Without --input: make synthetic English-OCR garble of the gold text (with the model's
         /// confusion table) instead of stripping it.
         #[arg(long)]
@@ -113,10 +120,14 @@ enum BenchCommand {
 
 fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
     match file {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display())),
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+        }
         None => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).context("stdin: cannot read")?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("stdin: cannot read")?;
             Ok(s)
         }
     }
@@ -165,7 +176,11 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
                 },
         } => {
             let first = corpus.first().cloned().unwrap_or_default();
-            let root = if first.is_dir() { first } else { first.parent().map(PathBuf::from).unwrap_or_default() };
+            let root = if first.is_dir() {
+                first
+            } else {
+                first.parent().map(PathBuf::from).unwrap_or_default()
+            };
             let syllables = syllables.unwrap_or_else(|| root.join("syllables.txt"));
             let t0 = std::time::Instant::now();
             let stats = build::build(&build::BuildOptions {
@@ -191,12 +206,27 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
             for (i, (d, k)) in stats.distinct.iter().zip(&stats.kept).enumerate() {
                 println!("  {}-grams: {d} distinct, {k} kept", i + 2);
             }
-            println!("  {} bytes, {:.1} s", stats.file_bytes, t0.elapsed().as_secs_f64());
+            println!(
+                "  {} bytes, {:.1} s",
+                stats.file_bytes,
+                t0.elapsed().as_secs_f64()
+            );
         }
         Command::Eval {
-            command: EvalCommand::Restore { input, gold, model, output, garble },
+            command:
+                EvalCommand::Restore {
+                    input,
+                    gold,
+                    model,
+                    output,
+                    garble,
+                    params,
+                },
         } => {
-            let r = load_restorer(model)?;
+            let mut r = load_restorer(model)?;
+            for p in &params {
+                r.params.set(p).map_err(anyhow::Error::msg)?;
+            }
             let gold_text = read_input(Some(&gold))?;
             let input_text = match &input {
                 Some(p) => read_input(Some(p))?,
@@ -207,7 +237,8 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
             let out = r.restore(&input_text);
             let secs = t0.elapsed().as_secs_f64();
             if let Some(o) = output {
-                std::fs::write(&o, &out.text).with_context(|| format!("{}: cannot write", o.display()))?;
+                std::fs::write(&o, &out.text)
+                    .with_context(|| format!("{}: cannot write", o.display()))?;
             }
             let before = eval::token_accuracy(&input_text, &gold_text);
             let after = eval::token_accuracy(&out.text, &gold_text);
@@ -222,7 +253,12 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Bench {
-            command: BenchCommand::Restore { input, model, tokens },
+            command:
+                BenchCommand::Restore {
+                    input,
+                    model,
+                    tokens,
+                },
         } => {
             let path = model.unwrap_or_else(vnplan::restore::default_model_path);
             let t0 = std::time::Instant::now();

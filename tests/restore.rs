@@ -41,7 +41,8 @@ fn restorer() -> Restorer {
 #[test]
 fn stripped_sentences_get_their_marks_back() {
     let r = restorer();
-    let gold = "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.\n\
+    let gold =
+        "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.\n\
                 Nhân dân tham gia đóng góp xây dựng đường giao thông nông thôn.\n";
     let out = r.restore(&strip_text(gold));
     assert_eq!(out.text, gold);
@@ -68,10 +69,22 @@ fn case_pattern_is_kept() {
 #[test]
 fn codes_numbers_and_urls_pass_through() {
     let r = restorer();
-    let input = "Nghi quyet so 34-NQ/ĐU ngay 25/12/2023, ke hoach 18/KH-UBND, https://example.vn/a 95 %";
+    let input =
+        "Nghi quyet so 34-NQ/ĐU ngay 25/12/2023, ke hoach 18/KH-UBND, https://example.vn/a 95 %";
     let out = r.restore(input);
-    for kept in ["34-NQ/ĐU", "25/12/2023,", "18/KH-UBND,", "https://example.vn/a", "95", "%"] {
-        assert!(out.text.split_whitespace().any(|t| t == kept), "{kept} in {}", out.text);
+    for kept in [
+        "34-NQ/ĐU",
+        "25/12/2023,",
+        "18/KH-UBND,",
+        "https://example.vn/a",
+        "95",
+        "%",
+    ] {
+        assert!(
+            out.text.split_whitespace().any(|t| t == kept),
+            "{kept} in {}",
+            out.text
+        );
     }
     assert!(out.text.starts_with("Nghị quyết"), "{}", out.text);
 }
@@ -79,8 +92,10 @@ fn codes_numbers_and_urls_pass_through() {
 #[test]
 fn garbled_english_ocr_is_repaired() {
     let r = restorer();
-    let gold = "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.";
-    let garbled = "Uy ban nhan dan x3 ban hanh ké hoach thyc hién Chwong trinh xay dung nong thon mdi.";
+    let gold =
+        "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.";
+    let garbled =
+        "Uy ban nhan dan x3 ban hanh ké hoach thyc hién Chwong trinh xay dung nong thon mdi.";
     let out = r.restore(garbled);
     let acc = token_accuracy(&out.text, gold);
     assert!(acc.ratio() >= 0.9, "{} -> {}", garbled, out.text);
@@ -100,7 +115,11 @@ fn tokens_map_back_to_their_spans() {
     }
     assert_eq!(out.tokens[2].original, "(tham");
     assert_eq!(out.tokens[2].restored, "(tham");
-    assert!(out.text.starts_with("  Nhân dân  (tham gia),\n\nxây dựng"), "{}", out.text);
+    assert!(
+        out.text.starts_with("  Nhân dân  (tham gia),\n\nxây dựng"),
+        "{}",
+        out.text
+    );
 }
 
 fn damaged_copy(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
@@ -117,20 +136,36 @@ fn corrupt_model_is_rejected() {
         let i = b.len() - 10;
         b[i] ^= 0x55;
     });
-    let err = Restorer::load(&p).err().expect("corrupt model must be rejected");
+    let err = Restorer::load(&p)
+        .err()
+        .expect("corrupt model must be rejected");
     let msg = err.to_string();
     assert!(matches!(err, RestoreError::BadModel { .. }));
-    assert!(msg.contains("restore-corrupt.lm") && msg.contains("checksum"), "{msg}");
+    assert!(
+        msg.contains("restore-corrupt.lm") && msg.contains("checksum"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn truncated_model_is_rejected() {
     let p = damaged_copy("restore-truncated.lm", |b| b.truncate(b.len() / 2));
-    let msg = Restorer::load(&p).err().expect("truncated model must be rejected").to_string();
-    assert!(msg.contains("restore-truncated.lm") && msg.contains("truncated"), "{msg}");
+    let msg = Restorer::load(&p)
+        .err()
+        .expect("truncated model must be rejected")
+        .to_string();
+    assert!(
+        msg.contains("restore-truncated.lm") && msg.contains("truncated"),
+        "{msg}"
+    );
     let p = damaged_copy("restore-notamodel.lm", |b| b.truncate(20));
-    let msg = Restorer::load(&p).err().expect("short file must be rejected").to_string();
+    let msg = Restorer::load(&p)
+        .err()
+        .expect("short file must be rejected")
+        .to_string();
     assert!(msg.contains("restore-notamodel.lm"), "{msg}");
-    let missing = Restorer::load(Path::new("/nonexistent/model.lm")).err().expect("missing file");
+    let missing = Restorer::load(Path::new("/nonexistent/model.lm"))
+        .err()
+        .expect("missing file");
     assert!(missing.to_string().contains("/nonexistent/model.lm"));
 }

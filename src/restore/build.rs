@@ -121,7 +121,8 @@ fn note_abbreviations(line: &str, ids: &FxHashMap<String, u16>, abbr: &mut FxHas
         let in_code = core.contains(['-', '/']);
         for seg in core.split(['-', '/']) {
             let n = seg.chars().count();
-            if !(2..=8).contains(&n) || !seg.chars().all(|c| c.is_alphabetic() && c.is_uppercase()) {
+            if !(2..=8).contains(&n) || !seg.chars().all(|c| c.is_alphabetic() && c.is_uppercase())
+            {
                 continue;
             }
             if !in_code && ids.contains_key(&syllable_key(seg)) {
@@ -140,7 +141,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     // Lookups stop at the first missing order (see `LanguageModel::score`), which is only right
     // when a kept n-gram's suffix is kept too: thresholds must not decrease with the order.
     if opts.min_count.windows(2).any(|w| w[1] < w[0]) {
-        anyhow::bail!("minimum counts must not decrease with the order: {:?}", opts.min_count);
+        anyhow::bail!(
+            "minimum counts must not decrease with the order: {:?}",
+            opts.min_count
+        );
     }
     let vocab = read_vocab(&opts.syllables)?;
     let ids: FxHashMap<String, u16> = vocab
@@ -155,7 +159,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     };
     let order = opts.order;
     let mut unigram = vec![0u64; vocab.len()];
-    let mut counts: Vec<FxHashMap<u64, u32>> = (0..order - 1).map(|_| FxHashMap::default()).collect();
+    let mut counts: Vec<FxHashMap<u64, u32>> =
+        (0..order - 1).map(|_| FxHashMap::default()).collect();
     let mut abbr: FxHashMap<String, u32> = FxHashMap::default();
     // Raw core → unit, so each distinct spelling is lowercased and canonicalized once.
     let mut cache: FxHashMap<String, Option<u16>> = FxHashMap::default();
@@ -188,7 +193,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                 if let Some(d) = &opts.dev_out {
                     let dev_path = d.join(format!("{folder}.txt"));
                     if !dev_writers.contains_key(&dev_path) {
-                        let f = std::fs::File::create(&dev_path).map_err(|e| io_err(&dev_path, e))?;
+                        let f =
+                            std::fs::File::create(&dev_path).map_err(|e| io_err(&dev_path, e))?;
                         dev_writers.insert(dev_path.clone(), (f, 0));
                     }
                     if let Some((f, written)) = dev_writers.get_mut(&dev_path) {
@@ -259,7 +265,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     // Abbreviations: the most frequent spelling of each stripped form, when it carries a mark.
     let mut by_key: FxHashMap<String, Vec<(String, u32)>> = FxHashMap::default();
     for (form, c) in abbr {
-        by_key.entry(strip_marks(&form)).or_default().push((form, c));
+        by_key
+            .entry(strip_marks(&form))
+            .or_default()
+            .push((form, c));
     }
     let mut abbr_lines: Vec<String> = Vec::new();
     for (key, mut forms) in by_key {

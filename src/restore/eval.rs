@@ -84,17 +84,18 @@ pub fn garble_text(text: &str, confusions: &str) -> String {
         let f: Vec<&str> = l.split('\t').collect();
         if f.len() == 3 {
             if let Ok(c) = f[2].parse::<u32>() {
-                table.entry(comparable(f[1])).or_default().push((f[0].to_string(), c));
+                table
+                    .entry(comparable(f[1]))
+                    .or_default()
+                    .push((f[0].to_string(), c));
             }
         }
     }
     let text = comparable(text);
     let mut out = String::with_capacity(text.len());
-    let mut n: u64 = 0;
-    for piece in text.split_inclusive(char::is_whitespace) {
+    for (n, piece) in (1u64..).zip(text.split_inclusive(char::is_whitespace)) {
         let tok = piece.trim_end_matches(char::is_whitespace);
         let ws = &piece[tok.len()..];
-        n += 1;
         let lower = tok.to_lowercase();
         let replaced = table.get(&lower).and_then(|forms| {
             let total: u32 = forms.iter().map(|f| f.1).sum();
@@ -137,7 +138,13 @@ mod tests {
     #[test]
     fn counts_tokens_line_by_line() {
         let a = token_accuracy("Hòa bình\nxã hội", "Hoà bình\nxa hội");
-        assert_eq!(a, Accuracy { matched: 3, total: 4 });
+        assert_eq!(
+            a,
+            Accuracy {
+                matched: 3,
+                total: 4
+            }
+        );
         let b = token_accuracy("một hai ba", "một ba");
         assert_eq!(b.matched, 2);
     }

@@ -78,6 +78,32 @@ pub struct Params {
     pub rare_margin: f32,
 }
 
+impl Params {
+    /// Set one field by name (`lm_weight=1.2`): for tuning from the command line.
+    pub fn set(&mut self, assignment: &str) -> Result<(), String> {
+        let (k, v) = assignment
+            .split_once('=')
+            .ok_or_else(|| format!("{assignment}: expected name=value"))?;
+        let f: f64 = v
+            .parse()
+            .map_err(|_| format!("{assignment}: not a number"))?;
+        match k {
+            "beam" => self.beam = f as usize,
+            "max_candidates" => self.max_candidates = f as usize,
+            "lm_weight" => self.lm_weight = f as f32,
+            "clean_change" => self.clean_change = f as f32,
+            "weak_change" => self.weak_change = f as f32,
+            "keep_unknown" => self.keep_unknown = f as f32,
+            "keep_unknown_clean" => self.keep_unknown_clean = f as f32,
+            "max_edit" => self.max_edit = f as f32,
+            "clean_ratio" => self.clean_ratio = f,
+            "rare_margin" => self.rare_margin = f as f32,
+            _ => return Err(format!("{k}: no such decoder parameter")),
+        }
+        Ok(())
+    }
+}
+
 impl Default for Params {
     fn default() -> Self {
         Params {
@@ -280,7 +306,12 @@ impl Restorer {
         }]];
         let mut plans: Vec<Plan> = Vec::with_capacity(toks.len());
         let mut cache: FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)> = FxHashMap::default();
-        let fixed = |u: u16| vec![Cand { unit: u, score: 0.0 }];
+        let fixed = |u: u16| {
+            vec![Cand {
+                unit: u,
+                score: 0.0,
+            }]
+        };
         let mut prev_end = 0usize;
         for &(s, e) in &toks {
             // A blank line between tokens ends a paragraph.
@@ -429,7 +460,8 @@ impl Restorer {
     /// or `None` when the core is a word for the decoder.
     fn abbreviation(&self, core: &str, clean: bool) -> Option<String> {
         let is_code = core.contains(['-', '/']);
-        let caps = core.chars().count() >= 2 && core.chars().all(|c| c.is_alphabetic() && c.is_uppercase());
+        let caps = core.chars().count() >= 2
+            && core.chars().all(|c| c.is_alphabetic() && c.is_uppercase());
         let has_digit = core.chars().any(|c| c.is_ascii_digit());
         if !is_code && !caps {
             // Letters mixed with digits (s6, x3, 14nh) are OCR garble in unmarked text, codes in
@@ -480,7 +512,10 @@ impl Restorer {
     /// The most frequent syllables of a skeleton: at most `max_candidates`, and none far rarer than
     /// the most frequent one (rare variants cost beam time and almost never win).
     fn frequent<'a>(&self, ids: &'a [u16]) -> &'a [u16] {
-        let top = ids.first().map(|&i| self.lm.unigram[usize::from(i)]).unwrap_or(0.0);
+        let top = ids
+            .first()
+            .map(|&i| self.lm.unigram[usize::from(i)])
+            .unwrap_or(0.0);
         let n = ids
             .iter()
             .take(self.params.max_candidates)
@@ -496,10 +531,18 @@ impl Restorer {
         let mut outs: Vec<Option<u16>> = Vec::new();
         let lower = core.to_lowercase();
         let key = syllable_key(core);
-        let own = if is_word(core) { self.lm.id(&key) } else { None };
+        let own = if is_word(core) {
+            self.lm.id(&key)
+        } else {
+            None
+        };
         let sk = skeleton(core);
         let marked = has_marks(core);
-        let push = |unit: u16, score: f32, out: Option<u16>, cands: &mut Vec<Cand>, outs: &mut Vec<Option<u16>>| {
+        let push = |unit: u16,
+                    score: f32,
+                    out: Option<u16>,
+                    cands: &mut Vec<Cand>,
+                    outs: &mut Vec<Option<u16>>| {
             if let Some(i) = cands.iter().position(|c| c.unit == unit && unit != UNK) {
                 if cands[i].score < score {
                     cands[i].score = score;
@@ -552,8 +595,16 @@ impl Restorer {
         // Edit-distance search only when the letters themselves are not a known skeleton: a
         // skeleton's own syllables already compete above, and the search is the costly part.
         let known = is_word(core) && self.skeletons.contains_key(&sk);
-        if !known && g.len() <= 10 && g.iter().any(|c| c.is_alphabetic() || *c == '&' || *c == '¢') {
-            let max = if clean { p.max_edit.min(3.0) } else { p.max_edit };
+        if !known
+            && g.len() <= 10
+            && g.iter()
+                .any(|c| c.is_alphabetic() || *c == '&' || *c == '¢')
+        {
+            let max = if clean {
+                p.max_edit.min(3.0)
+            } else {
+                p.max_edit
+            };
             let mut near: Vec<(f32, usize)> = Vec::new();
             for (i, (_, t)) in self.skeleton_chars.iter().enumerate() {
                 if t.len() + 2 < g.len() || g.len() + 2 < t.len() {
@@ -574,13 +625,21 @@ impl Restorer {
                 }
             }
         }
-        // Keeping the token as it is stays possible: names, foreign words, symbols.
-        let keep = if clean { p.keep_unknown_clean } else { p.keep_unknown };
-        push(UNK, -keep, None, &mut cands, &mut outs);
+        // Keeping the token as it is stays possible for names, foreign words and symbols — not for
+        // unaccented letters of a known skeleton, which are what restoration is for.
+        if clean || !known || cands.is_empty() {
+            let keep = if clean {
+                p.keep_unknown_clean
+            } else {
+                p.keep_unknown
+            };
+            push(UNK, -keep, None, &mut cands, &mut outs);
+        }
         // Bound the lattice: best channel + unigram first.
         if cands.len() > 2 * p.max_candidates {
             let mut idx: Vec<usize> = (0..cands.len()).collect();
-            let prior = |i: usize| cands[i].score + self.lm.unigram[usize::from(cands[i].unit)] * 0.5;
+            let prior =
+                |i: usize| cands[i].score + self.lm.unigram[usize::from(cands[i].unit)] * 0.5;
             idx.sort_by(|&a, &b| prior(b).total_cmp(&prior(a)).then(a.cmp(&b)));
             idx.truncate(2 * p.max_candidates);
             if !idx.iter().any(|&i| cands[i].unit == UNK) {

@@ -245,7 +245,9 @@ impl LanguageModel {
         }
         let (us, ul) = sections[1];
         if ul != vocab_size * 4 {
-            return Err(bad("unigram table size does not match the vocabulary".into()));
+            return Err(bad(
+                "unigram table size does not match the vocabulary".into()
+            ));
         }
         let unigram: Vec<f32> = (0..vocab_size).map(|i| f32_at(b, us + 4 * i)).collect();
         let abbreviations = text(2)?;
