@@ -76,6 +76,12 @@ enum LmCommand {
         /// Write the held-out documents here, one file per corpus folder.
         #[arg(long)]
         dev_out: Option<PathBuf>,
+        /// Raise minimum counts until the n-gram tables fit this many bytes.
+        #[arg(long)]
+        max_bytes: Option<usize>,
+        /// Count weight of a corpus folder, FOLDER=N (repeatable): in-domain text counts more.
+        #[arg(long = "weight")]
+        weights: Vec<String>,
     },
 }
 
@@ -173,8 +179,22 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
                     confusions,
                     dev_every,
                     dev_out,
+                    max_bytes,
+                    weights,
                 },
         } => {
+            let weights = weights
+                .iter()
+                .map(|w| {
+                    let (name, n) = w
+                        .split_once('=')
+                        .ok_or_else(|| anyhow::anyhow!("--weight {w}: expected FOLDER=N"))?;
+                    let n: u32 = n
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("--weight {w}: N must be a whole number"))?;
+                    Ok((name.to_string(), n))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let first = corpus.first().cloned().unwrap_or_default();
             let root = if first.is_dir() {
                 first
@@ -192,7 +212,9 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
                 confusions,
                 dev_every,
                 dev_out,
-                dev_max_bytes: 400_000,
+                dev_max_bytes: 150_000,
+                max_bytes,
+                weights,
             })?;
             println!(
                 "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",
@@ -207,7 +229,8 @@ fn run_restore_command(command: Command) -> anyhow::Result<()> {
                 println!("  {}-grams: {d} distinct, {k} kept", i + 2);
             }
             println!(
-                "  {} bytes, {:.1} s",
+                "  minimum counts {:?}; {} bytes, {:.1} s",
+                stats.min_count,
                 stats.file_bytes,
                 t0.elapsed().as_secs_f64()
             );

@@ -28,6 +28,8 @@ fn model_path() -> &'static Path {
             dev_every: 0,
             dev_out: None,
             dev_max_bytes: 0,
+            max_bytes: None,
+            weights: vec![],
         })
         .expect("fixture model builds");
         out

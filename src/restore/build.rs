@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use super::model::{build_table, pack, write_model, ModelParts, MAX_ORDER, RESERVED};
+use super::model::{
+    build_table, pack, table_capacity, write_model, ModelParts, MAX_ORDER, RESERVED,
+};
 use super::token::{is_word, line_units, split_core, syllable_key};
 use crate::vietnamese::strip_marks;
 
@@ -27,9 +29,14 @@ pub struct BuildOptions {
     pub confusions: Option<PathBuf>,
     /// Every n-th document (counted per file) is held out; 0 holds out nothing.
     pub dev_every: usize,
-    /// Where the held-out documents go (one file per corpus folder), capped at `dev_max_bytes` each.
+    /// Where the held-out documents go (one file per corpus folder), at most `dev_max_bytes` taken
+    /// from each corpus file, so every file of a folder is represented.
     pub dev_out: Option<PathBuf>,
     pub dev_max_bytes: usize,
+    /// Raise the minimum counts (highest order first) until the n-gram tables fit this many bytes.
+    pub max_bytes: Option<usize>,
+    /// Count weights per corpus folder name (in-domain text counts more: legal, administrative).
+    pub weights: Vec<(String, u32)>,
 }
 
 /// Numbers a build reports.
@@ -43,6 +50,7 @@ pub struct BuildStats {
     pub kept: Vec<usize>,
     pub distinct: Vec<usize>,
     pub file_bytes: usize,
+    pub min_count: Vec<u32>,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> anyhow::Error {
@@ -173,6 +181,13 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         let reader = open_text(path)?;
         let mut doc = 0usize;
         let mut prev_blank = true;
+        let mut dev_written = 0usize;
+        let weight = opts
+            .weights
+            .iter()
+            .find(|(name, _)| path.components().any(|c| c.as_os_str() == name.as_str()))
+            .map(|w| w.1)
+            .unwrap_or(1);
         let folder = path
             .parent()
             .and_then(|p| p.file_name())
@@ -197,10 +212,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                             std::fs::File::create(&dev_path).map_err(|e| io_err(&dev_path, e))?;
                         dev_writers.insert(dev_path.clone(), (f, 0));
                     }
-                    if let Some((f, written)) = dev_writers.get_mut(&dev_path) {
-                        if *written < opts.dev_max_bytes {
+                    if let Some((f, _)) = dev_writers.get_mut(&dev_path) {
+                        if dev_written < opts.dev_max_bytes {
                             writeln!(f, "{line}").map_err(|e| io_err(&dev_path, e))?;
-                            *written += line.len() + 1;
+                            dev_written += line.len() + 1;
                         }
                     }
                 }
@@ -218,11 +233,11 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             };
             line_units(&line, &mut lookup, &mut units);
             for (i, &u) in units.iter().enumerate() {
-                unigram[usize::from(u)] += 1;
+                unigram[usize::from(u)] += u64::from(weight);
                 for n in 2..=order {
                     if i + 1 >= n {
                         let key = pack(&units[i + 1 - n..=i]);
-                        *counts[n - 2].entry(key).or_insert(0) += 1;
+                        *counts[n - 2].entry(key).or_insert(0) += weight;
                     }
                 }
             }
@@ -238,9 +253,39 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         .map(|&c| ((c as f64).max(0.5) / total as f64).ln() as f32)
         .collect();
     let quant_step = 0.1f32;
+    let mut min_count: Vec<u32> = (2..=order)
+        .map(|n| opts.min_count.get(n - 2).copied().unwrap_or(1).max(1))
+        .collect();
+    if let Some(budget) = opts.max_bytes {
+        // Bytes of the tables at given thresholds: one u32 slot per entry over the load factor.
+        let size = |mins: &[u32]| -> usize {
+            counts
+                .iter()
+                .zip(mins)
+                .map(|(m, &t)| 4 * table_capacity(m.values().filter(|&&c| c >= t).count()))
+                .sum()
+        };
+        let top = min_count.len() - 1;
+        while size(&min_count) > budget {
+            // Raise the highest order first; a lower order follows when it falls two behind.
+            min_count[top] += 1;
+            for i in (1..=top).rev() {
+                if min_count[i] > min_count[i - 1] + 1 {
+                    min_count[i - 1] += 1;
+                }
+            }
+            if min_count[0] > 1000 {
+                anyhow::bail!("cannot fit the model into {budget} bytes");
+            }
+        }
+        for i in 1..min_count.len() {
+            min_count[i] = min_count[i].max(min_count[i - 1]);
+        }
+    }
+    stats.min_count = min_count.clone();
     let mut tables = Vec::new();
     for n in 2..=order {
-        let min = opts.min_count.get(n - 2).copied().unwrap_or(1).max(1);
+        let min = min_count[n - 2];
         let map = &counts[n - 2];
         stats.distinct.push(map.len());
         let mut entries: Vec<(u64, u8)> = Vec::new();
@@ -275,7 +320,9 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         forms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let (best, c) = &forms[0];
         let plain = forms.iter().find(|f| f.0 == key).map(|f| f.1).unwrap_or(0);
-        if *best != key && *c >= 20 && *c > plain.saturating_mul(3) {
+        // Frequent unmarked abbreviations are kept too (CP, UBND), so that OCR repairs of
+        // abbreviations (P read for Đ) never rewrite a real one.
+        if *c >= 20 && (*best == key || *c > plain.saturating_mul(3)) {
             abbr_lines.push(format!("{key}\t{best}"));
         }
     }

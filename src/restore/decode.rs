@@ -38,6 +38,7 @@ pub fn decode(
     slots: &[Vec<Cand>],
     beam: usize,
     lm_weight: f32,
+    backoff: f32,
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
     let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
@@ -54,7 +55,7 @@ pub fn decode(
         for (si, st) in beam_states.iter().enumerate() {
             let hist = history(&st.hist, hlen);
             for (ci, c) in slot.iter().enumerate() {
-                let s = st.score + c.score + lm_weight * lm.score(hist, c.unit);
+                let s = st.score + c.score + lm_weight * lm.score_with(hist, c.unit, backoff);
                 let h = push_hist(st.hist, c.unit);
                 match index.get(&h) {
                     Some(&k) => {
@@ -99,7 +100,7 @@ pub fn decode(
             k = st.back as usize;
         }
     }
-    let conf = confidences(lm, slots, &choice, lm_weight);
+    let conf = confidences(lm, slots, &choice, lm_weight, backoff);
     (choice, conf)
 }
 
@@ -119,6 +120,7 @@ fn confidences(
     slots: &[Vec<Cand>],
     choice: &[usize],
     lm_weight: f32,
+    backoff: f32,
 ) -> Vec<f64> {
     let n = lm.order;
     let units: Vec<u16> = slots.iter().zip(choice).map(|(s, &c)| s[c].unit).collect();
@@ -142,7 +144,7 @@ fn confidences(
             let mut s = f64::from(c.score);
             for j in (i - lo)..buf.len() {
                 let h0 = j.saturating_sub(n - 1);
-                s += f64::from(lm_weight * lm.score(&buf[h0..j], buf[j]));
+                s += f64::from(lm_weight * lm.score_with(&buf[h0..j], buf[j], backoff));
             }
             scores.push(s);
         }

@@ -76,6 +76,8 @@ pub struct Params {
     pub clean_ratio: f64,
     /// Skeleton candidates rarer than the most frequent one by more than this (nats) are dropped.
     pub rare_margin: f32,
+    /// Backoff log-weight per order backed off; 0 uses the model's own.
+    pub backoff: f32,
 }
 
 impl Params {
@@ -98,6 +100,7 @@ impl Params {
             "max_edit" => self.max_edit = f as f32,
             "clean_ratio" => self.clean_ratio = f,
             "rare_margin" => self.rare_margin = f as f32,
+            "backoff" => self.backoff = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
         Ok(())
@@ -117,6 +120,7 @@ impl Default for Params {
             max_edit: 5.0,
             clean_ratio: 0.5,
             rare_margin: 12.0,
+            backoff: 0.0,
         }
     }
 }
@@ -167,6 +171,22 @@ enum Plan {
         slot: usize,
         outputs: Vec<Option<u16>>,
     },
+    /// Words joined by `-` or `/`, one plan each.
+    Compound(Vec<Plan>),
+}
+
+/// The words of a core like `chí/xã` or `đua-Khen`: two or more letter-only parts joined by `-` or
+/// `/`, not all in capitals (those are codes: `NQ/ĐU`, `KH-UBND`).
+fn compound_segments(core: &str) -> Option<Vec<&str>> {
+    if !core.contains(['-', '/']) {
+        return None;
+    }
+    let parts: Vec<&str> = core.split(['-', '/']).collect();
+    let words = parts.iter().all(|p| is_word(p));
+    let all_caps = parts
+        .iter()
+        .all(|p| p.chars().count() >= 2 && p.chars().all(char::is_uppercase));
+    (words && !all_caps).then_some(parts)
 }
 
 /// Case pattern of a core, applied to its restored form.
@@ -324,45 +344,116 @@ impl Restorer {
             let (cs, ce) = split_core(tok);
             let core_nfc = nfc(&tok[cs..ce]);
             let core: &str = &core_nfc;
-            if core.is_empty() {
-                plans.push(Plan::Keep);
+            let plan = if core.is_empty() {
+                Plan::Keep
             } else if looks_like_url(tok) {
                 slots.push(fixed(UNK));
-                plans.push(Plan::Keep);
-            } else if is_number(core) {
-                slots.push(fixed(NUM));
-                plans.push(Plan::Keep);
-            } else if let Some(fixed_core) = self.abbreviation(core, clean) {
-                slots.push(fixed(UNK));
-                plans.push(if fixed_core == core {
-                    Plan::Keep
-                } else {
-                    Plan::Replace(fixed_core)
-                });
+                Plan::Keep
+            } else if let Some(segments) = compound_segments(core) {
+                // Words joined by - or / (chí/xã, đua-Khen): each word is its own unit.
+                let parts = segments
+                    .iter()
+                    .map(|seg| self.plan_core(seg, clean, &mut slots, &mut cache))
+                    .collect();
+                Plan::Compound(parts)
             } else {
-                let (cands, outputs) = cache
-                    .entry(core.to_string())
-                    .or_insert_with(|| self.candidates(core, clean))
-                    .clone();
-                if cands.len() == 1 && outputs[0].is_none() {
-                    slots.push(cands);
-                    plans.push(Plan::Keep);
-                } else {
-                    plans.push(Plan::Choose {
-                        slot: slots.len(),
-                        outputs,
-                    });
-                    slots.push(cands);
-                }
-            }
+                self.plan_core(core, clean, &mut slots, &mut cache)
+            };
+            plans.push(plan);
             if ends_sentence(&tok[ce..]) {
                 slots.push(fixed(EOS));
                 slots.push(fixed(BOS));
             }
         }
         slots.push(fixed(EOS));
-        let (choice, conf) = decode(&self.lm, &slots, p.beam, p.lm_weight);
+        let backoff = if p.backoff < 0.0 {
+            p.backoff
+        } else {
+            self.lm.backoff()
+        };
+        let (choice, conf) = decode(&self.lm, &slots, p.beam, p.lm_weight, backoff);
         self.render(text, &toks, &plans, &choice, &conf)
+    }
+
+    /// Slots for one core (a token's, or one word of a compound) and how to write it back.
+    fn plan_core(
+        &self,
+        core: &str,
+        clean: bool,
+        slots: &mut Vec<Vec<Cand>>,
+        cache: &mut FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)>,
+    ) -> Plan {
+        let fixed = |u: u16| {
+            vec![Cand {
+                unit: u,
+                score: 0.0,
+            }]
+        };
+        if is_number(core) {
+            slots.push(fixed(NUM));
+            return Plan::Keep;
+        }
+        if let Some(fixed_core) = self.abbreviation(core, clean) {
+            slots.push(fixed(UNK));
+            return if fixed_core == core {
+                Plan::Keep
+            } else {
+                Plan::Replace(fixed_core)
+            };
+        }
+        let (cands, outputs) = cache
+            .entry(core.to_string())
+            .or_insert_with(|| self.candidates(core, clean))
+            .clone();
+        if cands.len() == 1 && outputs[0].is_none() {
+            slots.push(cands);
+            Plan::Keep
+        } else {
+            let slot = slots.len();
+            slots.push(cands);
+            Plan::Choose { slot, outputs }
+        }
+    }
+
+    /// The written form of one core under its plan, and its confidence.
+    fn render_core(&self, core: &str, plan: &Plan, choice: &[usize], conf: &[f64]) -> (String, f64) {
+        match plan {
+            Plan::Keep => (core.to_string(), 1.0),
+            Plan::Replace(r) => (r.clone(), 1.0),
+            Plan::Choose { slot, outputs } => {
+                let k = choice[*slot];
+                let c = conf[*slot];
+                match outputs[k] {
+                    None => (core.to_string(), c),
+                    Some(id) => {
+                        let word = &self.lm.vocab[usize::from(id)];
+                        // Same syllable as the input up to tone placement: keep the input's spelling.
+                        if *word == syllable_key(&nfc(core)) {
+                            (core.to_string(), c)
+                        } else {
+                            (apply_case(word, case_of(core)), c)
+                        }
+                    }
+                }
+            }
+            Plan::Compound(parts) => {
+                let mut out = String::with_capacity(core.len() + 8);
+                let mut confidence = 1.0f64;
+                let mut rest = core;
+                for (i, part) in parts.iter().enumerate() {
+                    let end = rest.find(['-', '/']).unwrap_or(rest.len());
+                    let (w, c) = self.render_core(&rest[..end], part, choice, conf);
+                    out.push_str(&w);
+                    confidence = confidence.min(c);
+                    if i + 1 < parts.len() && end < rest.len() {
+                        let sep_len = rest[end..].chars().next().map_or(1, char::len_utf8);
+                        out.push_str(&rest[end..end + sep_len]);
+                        rest = &rest[end + sep_len..];
+                    }
+                }
+                (out, confidence)
+            }
+        }
     }
 
     fn render(
@@ -386,26 +477,7 @@ impl Restorer {
             let tok = &text[s..e];
             let (cs, ce) = split_core(tok);
             let core = &tok[cs..ce];
-            let (new_core, confidence) = match plan {
-                Plan::Keep => (core.to_string(), 1.0),
-                Plan::Replace(r) => (r.clone(), 1.0),
-                Plan::Choose { slot, outputs } => {
-                    let k = choice[*slot];
-                    let c = conf[*slot];
-                    match outputs[k] {
-                        None => (core.to_string(), c),
-                        Some(id) => {
-                            let word = &self.lm.vocab[usize::from(id)];
-                            // Same syllable as the input up to tone placement: keep the input's spelling.
-                            if *word == syllable_key(&nfc(core)) {
-                                (core.to_string(), c)
-                            } else {
-                                (apply_case(word, case_of(core)), c)
-                            }
-                        }
-                    }
-                }
-            };
+            let (new_core, confidence) = self.render_core(core, plan, choice, conf);
             let restored = format!("{}{}{}", &tok[..cs], new_core, &tok[ce..]);
             if restored != tok {
                 changed += 1;
@@ -472,10 +544,7 @@ impl Restorer {
             // A syllable in capitals (KE HOACH): restored like any word.
             return None;
         }
-        let fix = |seg: &str| -> String {
-            if seg.chars().count() < 2 || !seg.chars().all(|c| c.is_ascii_uppercase()) {
-                return seg.to_string();
-            }
+        let fix_letters = |seg: &str| -> String {
             if let Some(f) = self.abbreviations.get(seg) {
                 return f.clone();
             }
@@ -493,6 +562,15 @@ impl Restorer {
                 }
             }
             seg.to_string()
+        };
+        let fix = |seg: &str| -> String {
+            // A number glued to the abbreviation (2022QD): fix the letters only.
+            let digits = seg.len() - seg.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let (num, seg) = seg.split_at(digits);
+            if seg.chars().count() < 2 || !seg.chars().all(|c| c.is_ascii_uppercase()) {
+                return format!("{num}{seg}");
+            }
+            format!("{num}{}", fix_letters(seg))
         };
         let mut out = String::with_capacity(core.len() + 4);
         let mut seg = String::new();
@@ -595,7 +673,10 @@ impl Restorer {
         // Edit-distance search only when the letters themselves are not a known skeleton: a
         // skeleton's own syllables already compete above, and the search is the costly part.
         let known = is_word(core) && self.skeletons.contains_key(&sk);
+        // A lone letter is a list marker (a, b, c) or initial, not garble; lone & and ¢ are.
+        let lone_letter = g.len() == 1 && g[0].is_alphabetic();
         if !known
+            && !lone_letter
             && g.len() <= 10
             && g.iter()
                 .any(|c| c.is_alphabetic() || *c == '&' || *c == '¢')

@@ -306,6 +306,11 @@ impl LanguageModel {
     /// decrease with the order, so an n-gram is stored only if its (n-1)-gram suffix is, and most
     /// candidates of a lattice miss already at the bigram (one probe instead of order-1).
     pub fn score(&self, history: &[u16], word: u16) -> f32 {
+        self.score_with(history, word, self.backoff)
+    }
+
+    /// [`Self::score`] with another backoff log-weight than the model's (decoder tuning).
+    pub fn score_with(&self, history: &[u16], word: u16, backoff: f32) -> f32 {
         let mut buf = [0u16; MAX_ORDER];
         let h = &history[history.len().saturating_sub(self.order - 1)..];
         let mut best = self.unigram[usize::from(word)];
@@ -321,11 +326,16 @@ impl LanguageModel {
                 None => break,
             }
         }
-        best + self.backoff * (h.len() + 1 - best_n) as f32
+        best + backoff * (h.len() + 1 - best_n) as f32
     }
 
     pub fn id(&self, word: &str) -> Option<u16> {
         self.ids.get(word).copied()
+    }
+
+    /// Backoff log-weight the model was built with.
+    pub fn backoff(&self) -> f32 {
+        self.backoff
     }
 
     pub fn file_len(&self) -> usize {
