@@ -267,13 +267,13 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         };
         let top = min_count.len() - 1;
         while size(&min_count) > budget {
-            // Raise the highest order first; a lower order follows when it falls two behind.
-            min_count[top] += 1;
-            for i in (1..=top).rev() {
-                if min_count[i] > min_count[i - 1] + 1 {
-                    min_count[i - 1] += 1;
-                }
+            // Raise the highest order first; a lower order follows only when the one above it
+            // has reached twice its threshold, so the pruning stays as light as the budget allows.
+            let mut i = top;
+            while i > 0 && min_count[i] >= 2 * min_count[i - 1] {
+                i -= 1;
             }
+            min_count[i] += 1;
             if min_count[0] > 1000 {
                 anyhow::bail!("cannot fit the model into {budget} bytes");
             }
@@ -322,7 +322,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         let plain = forms.iter().find(|f| f.0 == key).map(|f| f.1).unwrap_or(0);
         // Frequent unmarked abbreviations are kept too (CP, UBND), so that OCR repairs of
         // abbreviations (P read for Đ) never rewrite a real one.
-        if *c >= 20 && (*best == key || *c > plain.saturating_mul(3)) {
+        // Forms with đ are rare in running text (ĐU, BCĐ live in document headers): a lower bar.
+        if (*best == key && *c >= 20) || (*best != key && *c >= 5 && *c > plain.saturating_mul(3)) {
             abbr_lines.push(format!("{key}\t{best}"));
         }
     }

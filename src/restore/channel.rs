@@ -30,6 +30,8 @@ const LOOKALIKES: &[(char, &str)] = &[
     ('$', "s"),
     ('|', "li"),
     ('!', "il"),
+    // Đ in capitals comes out as P (Pang → Đảng, PU → ĐU).
+    ('p', "d"),
 ];
 
 const DEFAULT_SUB: f32 = 5.0;

@@ -39,6 +39,7 @@ pub fn decode(
     beam: usize,
     lm_weight: f32,
     backoff: f32,
+    margin: f32,
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
     let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
@@ -52,6 +53,14 @@ pub fn decode(
     for slot in slots {
         let mut next: Vec<State> = Vec::with_capacity(beam * slot.len());
         index.clear();
+        if slot.len() > 1 || beam_states.len() > 1 {
+            for st in &beam_states {
+                let hist = history(&st.hist, hlen);
+                for c in slot {
+                    lm.prefetch(hist, c.unit);
+                }
+            }
+        }
         for (si, st) in beam_states.iter().enumerate() {
             let hist = history(&st.hist, hlen);
             for (ci, c) in slot.iter().enumerate() {
@@ -84,6 +93,12 @@ pub fn decode(
             next.select_nth_unstable_by(beam - 1, |a, b| b.score.total_cmp(&a.score));
             next.truncate(beam);
         }
+        // States far behind the best one never come back: dropping them saves their lookups.
+        let best = next
+            .iter()
+            .map(|s| s.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        next.retain(|s| s.score >= best - margin);
         lattice.push(next.clone());
         beam_states = next;
     }

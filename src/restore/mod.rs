@@ -78,6 +78,10 @@ pub struct Params {
     pub rare_margin: f32,
     /// Backoff log-weight per order backed off; 0 uses the model's own.
     pub backoff: f32,
+    /// Extra cost of keeping letters glued to digits or symbols (x3, K&) in unmarked text.
+    pub glued_extra: f32,
+    /// Beam states further than this (nats) behind the best are dropped.
+    pub beam_margin: f32,
 }
 
 impl Params {
@@ -101,6 +105,8 @@ impl Params {
             "clean_ratio" => self.clean_ratio = f,
             "rare_margin" => self.rare_margin = f as f32,
             "backoff" => self.backoff = f as f32,
+            "glued_extra" => self.glued_extra = f as f32,
+            "beam_margin" => self.beam_margin = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
         Ok(())
@@ -121,6 +127,8 @@ impl Default for Params {
             clean_ratio: 0.5,
             rare_margin: 12.0,
             backoff: 0.0,
+            glued_extra: 4.0,
+            beam_margin: 10.0,
         }
     }
 }
@@ -371,7 +379,14 @@ impl Restorer {
         } else {
             self.lm.backoff()
         };
-        let (choice, conf) = decode(&self.lm, &slots, p.beam, p.lm_weight, backoff);
+        let (choice, conf) = decode(
+            &self.lm,
+            &slots,
+            p.beam,
+            p.lm_weight,
+            backoff,
+            p.beam_margin,
+        );
         self.render(text, &toks, &plans, &choice, &conf)
     }
 
@@ -416,7 +431,13 @@ impl Restorer {
     }
 
     /// The written form of one core under its plan, and its confidence.
-    fn render_core(&self, core: &str, plan: &Plan, choice: &[usize], conf: &[f64]) -> (String, f64) {
+    fn render_core(
+        &self,
+        core: &str,
+        plan: &Plan,
+        choice: &[usize],
+        conf: &[f64],
+    ) -> (String, f64) {
         match plan {
             Plan::Keep => (core.to_string(), 1.0),
             Plan::Replace(r) => (r.clone(), 1.0),
@@ -709,8 +730,12 @@ impl Restorer {
         // Keeping the token as it is stays possible for names, foreign words and symbols — not for
         // unaccented letters of a known skeleton, which are what restoration is for.
         if clean || !known || cands.is_empty() {
+            // Digits or symbols inside letters (x3, K&) are almost never meant in unmarked text.
+            let glued = !clean && !is_word(core) && core.chars().any(char::is_alphabetic);
             let keep = if clean {
                 p.keep_unknown_clean
+            } else if glued {
+                p.keep_unknown + p.glued_extra
             } else {
                 p.keep_unknown
             };

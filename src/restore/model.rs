@@ -152,6 +152,18 @@ pub struct LanguageModel {
     pub checksum: u32,
 }
 
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch_read(byte: &u8) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    // SAFETY: a prefetch is a hint; it never faults and the address comes from a live reference.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(byte as *const u8 as *const i8) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn prefetch_read(_byte: &u8) {}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -296,6 +308,24 @@ impl LanguageModel {
             s += 1;
             if s == cap {
                 s = 0;
+            }
+        }
+    }
+
+    /// Ask the CPU to start loading the slots [`Self::score`] will probe for `word` after
+    /// `history`. Scoring is bound by memory latency (one cache miss per order); issuing the loads
+    /// for a whole lattice column before scoring it lets them overlap.
+    pub fn prefetch(&self, history: &[u16], word: u16) {
+        let h = &history[history.len().saturating_sub(self.order - 1)..];
+        let mut buf = [0u16; MAX_ORDER];
+        for n in 2..=h.len() + 1 {
+            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
+            buf[n - 1] = word;
+            let (off, cap) = self.tables[n - 2];
+            let (s, _) = slot_and_fp(pack(&buf[..n]), n, cap);
+            let at = off + 4 * s;
+            if at < self.map.len() {
+                prefetch_read(&self.map[at]);
             }
         }
     }
