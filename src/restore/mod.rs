@@ -82,6 +82,10 @@ pub struct Params {
     pub glued_extra: f32,
     /// Beam states further than this (nats) behind the best are dropped.
     pub beam_margin: f32,
+    /// Share of odd words (no syllable, digits among letters) that marks a text as garbled OCR.
+    pub garbled_ratio: f64,
+    /// Extra cost of reading a valid-looking word of garbled text as another skeleton.
+    pub known_edit_extra: f32,
 }
 
 impl Params {
@@ -107,6 +111,8 @@ impl Params {
             "backoff" => self.backoff = f as f32,
             "glued_extra" => self.glued_extra = f as f32,
             "beam_margin" => self.beam_margin = f as f32,
+            "garbled_ratio" => self.garbled_ratio = f,
+            "known_edit_extra" => self.known_edit_extra = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
         Ok(())
@@ -129,6 +135,8 @@ impl Default for Params {
             backoff: 0.0,
             glued_extra: 4.0,
             beam_margin: 10.0,
+            garbled_ratio: 0.04,
+            known_edit_extra: 3.0,
         }
     }
 }
@@ -326,7 +334,7 @@ impl Restorer {
     /// Restore a text (typically one page).
     pub fn restore(&self, text: &str) -> Restored {
         let toks = tokens(text);
-        let clean = self.is_marked_text(text, &toks);
+        let (clean, garbled) = self.reading(text, &toks);
         let p = self.params;
         let mut slots: Vec<Vec<Cand>> = vec![vec![Cand {
             unit: BOS,
@@ -361,11 +369,11 @@ impl Restorer {
                 // Words joined by - or / (chí/xã, đua-Khen): each word is its own unit.
                 let parts = segments
                     .iter()
-                    .map(|seg| self.plan_core(seg, clean, &mut slots, &mut cache))
+                    .map(|seg| self.plan_core(seg, clean, garbled, &mut slots, &mut cache))
                     .collect();
                 Plan::Compound(parts)
             } else {
-                self.plan_core(core, clean, &mut slots, &mut cache)
+                self.plan_core(core, clean, garbled, &mut slots, &mut cache)
             };
             plans.push(plan);
             if ends_sentence(&tok[ce..]) {
@@ -395,6 +403,7 @@ impl Restorer {
         &self,
         core: &str,
         clean: bool,
+        garbled: bool,
         slots: &mut Vec<Vec<Cand>>,
         cache: &mut FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)>,
     ) -> Plan {
@@ -418,7 +427,7 @@ impl Restorer {
         }
         let (cands, outputs) = cache
             .entry(core.to_string())
-            .or_insert_with(|| self.candidates(core, clean))
+            .or_insert_with(|| self.candidates(core, clean, garbled))
             .clone();
         if cands.len() == 1 && outputs[0].is_none() {
             slots.push(cands);
@@ -522,31 +531,42 @@ impl Restorer {
         }
     }
 
-    /// Most words carry Vietnamese marks: text that is already accented (good OCR, text layers).
-    fn is_marked_text(&self, text: &str, toks: &[(usize, usize)]) -> bool {
+    /// How the text reads: `(marked, garbled)`. Marked: most words carry Vietnamese marks (good
+    /// OCR, text layers). Garbled: many words are no syllable at all or have digits or symbols
+    /// among their letters (English-model OCR), so even valid-looking words may be misread.
+    fn reading(&self, text: &str, toks: &[(usize, usize)]) -> (bool, bool) {
         let mut words = 0usize;
         let mut marked = 0usize;
+        let mut odd = 0usize;
         for &(s, e) in toks {
             let tok = &text[s..e];
             let (cs, ce) = split_core(tok);
             let core = nfc(&tok[cs..ce]);
             let core: &str = &core;
             if is_word(core) {
-                let key = syllable_key(core);
-                if let Some(id) = self.lm.id(&key) {
-                    words += 1;
+                words += 1;
+                if self.lm.id(&syllable_key(core)).is_some() {
                     // Count marked words only when they are valid syllables: English-model OCR
                     // leaves marks on letters too (hién, tiéu), but rarely valid ones.
                     if has_marks(core) {
                         marked += 1;
                     }
-                    let _ = id;
-                } else if has_marks(core) {
-                    words += 1;
+                } else if !self.skeletons.contains_key(&skeleton(core)) {
+                    odd += 1;
                 }
+            } else if core.chars().any(char::is_alphabetic)
+                && core
+                    .chars()
+                    .any(|c| c.is_ascii_digit() || c == '&' || c == '¢')
+                && !core.contains(['-', '/'])
+            {
+                words += 1;
+                odd += 1;
             }
         }
-        words > 0 && marked as f64 >= self.params.clean_ratio * words as f64
+        let clean = words > 0 && marked as f64 >= self.params.clean_ratio * words as f64;
+        let garbled = !clean && odd as f64 >= self.params.garbled_ratio * words.max(1) as f64;
+        (clean, garbled)
     }
 
     /// The fixed spelling of an abbreviation or code (`HDND` → `HĐND`, `16/QD-UBND` → `16/QĐ-UBND`),
@@ -624,7 +644,7 @@ impl Restorer {
     }
 
     /// Candidates for a word core and what each writes out.
-    fn candidates(&self, core: &str, clean: bool) -> (Vec<Cand>, Vec<Option<u16>>) {
+    fn candidates(&self, core: &str, clean: bool, garbled: bool) -> (Vec<Cand>, Vec<Option<u16>>) {
         let p = self.params;
         let mut cands: Vec<Cand> = Vec::new();
         let mut outs: Vec<Option<u16>> = Vec::new();
@@ -672,9 +692,11 @@ impl Restorer {
                     push(alt, -change, Some(alt), &mut cands, &mut outs);
                 }
             }
-            return (cands, outs);
+            if !garbled {
+                return (cands, outs);
+            }
         }
-        if is_word(core) && !clean {
+        if own.is_none() && is_word(core) && !clean {
             if let Some(ids) = self.skeletons.get(&sk) {
                 // Letters right, marks wrong or missing (hién → hiện, hiến, hiền…).
                 for &alt in self.frequent(ids) {
@@ -696,7 +718,7 @@ impl Restorer {
         let known = is_word(core) && self.skeletons.contains_key(&sk);
         // A lone letter is a list marker (a, b, c) or initial, not garble; lone & and ¢ are.
         let lone_letter = g.len() == 1 && g[0].is_alphabetic();
-        if !known
+        if (!known || garbled)
             && !lone_letter
             && g.len() <= 10
             && g.iter()
@@ -714,7 +736,9 @@ impl Restorer {
                 }
                 if let Some(d) = self.channel.distance(&g, t, max) {
                     if d > 0.0 {
-                        near.push((d, i));
+                        // A valid-looking word of garbled text is misread less often than an
+                        // invalid one.
+                        near.push((if known { d + p.known_edit_extra } else { d }, i));
                     }
                 }
             }
