@@ -24,14 +24,22 @@ const LOOKALIKES: &[(char, &str)] = &[
     ('6', "o"),
     ('8', "o"),
     ('9', "og"),
-    ('&', "ao"),
-    ('¢', "co"),
+    ('&', "aoe"),
+    ('¢', "coe"),
     ('@', "a"),
     ('$', "s"),
     ('|', "li"),
     ('!', "il"),
     // Đ in capitals comes out as P (Pang → Đảng, PU → ĐU).
     ('p', "d"),
+    // Marked vowels an English model has no glyph for: ư → y/w (thyc, Chwong), ơ → g/d (dugc,
+    // mdi), ă/â → i (nim, vin), á → é (céc), capital I for l (Ién).
+    ('y', "u"),
+    ('w', "u"),
+    ('g', "o"),
+    ('d', "o"),
+    ('i', "al"),
+    ('e', "a"),
 ];
 
 const DEFAULT_SUB: f32 = 5.0;

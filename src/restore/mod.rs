@@ -127,7 +127,7 @@ impl Default for Params {
             lm_weight: 1.0,
             clean_change: 9.0,
             weak_change: 1.0,
-            keep_unknown: 6.0,
+            keep_unknown: 9.0,
             keep_unknown_clean: 1.0,
             max_edit: 5.0,
             clean_ratio: 0.5,
