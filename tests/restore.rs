@@ -171,3 +171,14 @@ fn truncated_model_is_rejected() {
         .expect("missing file");
     assert!(missing.to_string().contains("/nonexistent/model.lm"));
 }
+
+#[test]
+fn abbreviations_get_their_d_back() {
+    let r = restorer();
+    let out = r.restore("Thuong truc HDND xa thuc hien Quyet dinh so 16/QD-UBND ngay 25/01/2024.");
+    assert!(out.text.contains(" HĐND "), "{}", out.text);
+    assert!(out.text.contains("16/QĐ-UBND"), "{}", out.text);
+    // A code already right is left alone, and so is an abbreviation that has no đ.
+    let out = r.restore("HĐND và UBND xã ban hành Quyết định số 16/QĐ-UBND.");
+    assert_eq!(out.changed, 0, "{}", out.text);
+}
