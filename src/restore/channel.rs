@@ -43,6 +43,23 @@ const LOOKALIKES: &[(char, &str)] = &[
 ];
 
 const DEFAULT_SUB: f32 = 5.0;
+const ALPHABET: usize = 26;
+
+/// Index of a skeleton letter for [`Channel::distance_prepared`]: a–z, or 26 for anything else.
+pub fn letter_index(c: char) -> u8 {
+    if c.is_ascii_lowercase() {
+        c as u8 - b'a'
+    } else {
+        ALPHABET as u8
+    }
+}
+
+/// Per-token costs made by [`Channel::prepare`].
+pub struct Prepared {
+    sub: Vec<[f32; ALPHABET + 1]>,
+    ins: Vec<f32>,
+    del: [f32; ALPHABET + 1],
+}
 const DEFAULT_INDEL: f32 = 5.0;
 const LOOKALIKE_COST: f32 = 2.0;
 
@@ -197,6 +214,66 @@ impl Channel {
         }
     }
 
+    /// Costs for one garbled token against the 26 skeleton letters (index 26: anything else), so
+    /// the search over the whole skeleton inventory is array lookups, not hash lookups.
+    pub fn prepare(&self, g: &[char]) -> Prepared {
+        let sub = g
+            .iter()
+            .map(|&gc| {
+                let mut row = [DEFAULT_SUB; ALPHABET + 1];
+                for (i, cell) in row.iter_mut().enumerate().take(ALPHABET) {
+                    *cell = self.sub_cost(gc, char::from(b'a' + i as u8));
+                }
+                row
+            })
+            .collect();
+        let ins = g
+            .iter()
+            .map(|gc| self.ins.get(gc).copied().unwrap_or(DEFAULT_INDEL))
+            .collect();
+        let mut del = [DEFAULT_INDEL; ALPHABET + 1];
+        for (i, cell) in del.iter_mut().enumerate().take(ALPHABET) {
+            *cell = self
+                .del
+                .get(&char::from(b'a' + i as u8))
+                .copied()
+                .unwrap_or(DEFAULT_INDEL);
+        }
+        Prepared { sub, ins, del }
+    }
+
+    /// Weighted edit distance from a prepared garbled token to a skeleton given as
+    /// [`letter_index`]es, or `None` above `max`.
+    pub fn distance_prepared(&self, p: &Prepared, t: &[u8], max: f32) -> Option<f32> {
+        let m = t.len();
+        let mut prev = [0f32; 16];
+        let mut cur = [0f32; 16];
+        if m >= prev.len() {
+            return None;
+        }
+        for j in 0..m {
+            prev[j + 1] = prev[j] + p.del[usize::from(t[j])];
+        }
+        for (row, &ins) in p.sub.iter().zip(&p.ins) {
+            cur[0] = prev[0] + ins;
+            let mut row_min = cur[0];
+            for j in 1..=m {
+                let tj = usize::from(t[j - 1]);
+                let v = (prev[j - 1] + row[tj])
+                    .min(prev[j] + ins)
+                    .min(cur[j - 1] + p.del[tj]);
+                cur[j] = v;
+                row_min = row_min.min(v);
+            }
+            if row_min > max {
+                return None;
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        let d = prev[m];
+        (d <= max).then_some(d)
+    }
+
     /// Weighted edit distance from garbled skeleton `g` to syllable skeleton `t`, or `None` above `max`.
     pub fn distance(&self, g: &[char], t: &[char], max: f32) -> Option<f32> {
         let m = t.len();
@@ -239,6 +316,11 @@ mod tests {
         let t: Vec<char> = "duoc".chars().collect();
         let d = ch.distance(&g, &t, 10.0).unwrap_or(99.0);
         assert!(d < 2.0, "g→o should be cheap, got {d}");
+        let idx: Vec<u8> = t.iter().map(|&c| letter_index(c)).collect();
+        let fast = ch
+            .distance_prepared(&ch.prepare(&g), &idx, 10.0)
+            .unwrap_or(99.0);
+        assert!((fast - d).abs() < 1e-4, "{fast} vs {d}");
         let far: Vec<char> = "dung".chars().collect();
         assert!(ch.distance(&g, &far, 10.0).unwrap_or(99.0) > d);
         assert_eq!(ch.tokens["s6"][0].0, "số");

@@ -167,8 +167,8 @@ pub struct Restorer {
     channel: Channel,
     /// skeleton → syllable ids, most frequent first.
     skeletons: FxHashMap<String, Vec<u16>>,
-    /// Distinct skeletons as chars, for the channel's fuzzy search.
-    skeleton_chars: Vec<(String, Vec<char>)>,
+    /// Distinct skeletons as letter indexes, for the channel's fuzzy search.
+    skeleton_chars: Vec<(String, Vec<u8>)>,
     /// Stripped capital form → spelling with đ (HDND → HĐND).
     abbreviations: FxHashMap<String, String>,
     name: String,
@@ -295,9 +295,9 @@ impl Restorer {
                     .then(a.cmp(&b))
             });
         }
-        let mut skeleton_chars: Vec<(String, Vec<char>)> = skeletons
+        let mut skeleton_chars: Vec<(String, Vec<u8>)> = skeletons
             .keys()
-            .map(|k| (k.clone(), k.chars().collect()))
+            .map(|k| (k.clone(), k.chars().map(channel::letter_index).collect()))
             .collect();
         skeleton_chars.sort();
         let abbreviations = lm
@@ -729,12 +729,13 @@ impl Restorer {
             } else {
                 p.max_edit
             };
+            let prepared = self.channel.prepare(&g);
             let mut near: Vec<(f32, usize)> = Vec::new();
             for (i, (_, t)) in self.skeleton_chars.iter().enumerate() {
                 if t.len() + 2 < g.len() || g.len() + 2 < t.len() {
                     continue;
                 }
-                if let Some(d) = self.channel.distance(&g, t, max) {
+                if let Some(d) = self.channel.distance_prepared(&prepared, t, max) {
                     if d > 0.0 {
                         // A valid-looking word of garbled text is misread less often than an
                         // invalid one.
