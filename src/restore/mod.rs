@@ -19,6 +19,7 @@ pub mod model;
 pub mod token;
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -173,7 +174,14 @@ pub struct Restorer {
     abbreviations: FxHashMap<String, String>,
     name: String,
     pub params: Params,
+    /// Candidates of cores already seen, across calls: pages of one archive share most of their
+    /// words, and the channel's edit-distance search is the costly part of a garbled page.
+    /// Bounded; cleared when full. (Set `params` before the first `restore`.)
+    seen: RwLock<FxHashMap<(String, bool, bool), Candidates>>,
 }
+
+type Candidates = (Vec<Cand>, Vec<Option<u16>>);
+const SEEN_CAPACITY: usize = 200_000;
 
 /// How the decoder sees one token.
 enum Plan {
@@ -319,6 +327,7 @@ impl Restorer {
             abbreviations,
             name,
             params: Params::default(),
+            seen: RwLock::new(FxHashMap::default()),
         })
     }
 
@@ -427,7 +436,7 @@ impl Restorer {
         }
         let (cands, outputs) = cache
             .entry(core.to_string())
-            .or_insert_with(|| self.candidates(core, clean, garbled))
+            .or_insert_with(|| self.shared_candidates(core, clean, garbled))
             .clone();
         if cands.len() == 1 && outputs[0].is_none() {
             slots.push(cands);
@@ -641,6 +650,24 @@ impl Restorer {
             .take_while(|&&i| self.lm.unigram[usize::from(i)] >= top - self.params.rare_margin)
             .count();
         &ids[..n]
+    }
+
+    /// [`Self::candidates`] through the cross-call cache.
+    fn shared_candidates(&self, core: &str, clean: bool, garbled: bool) -> Candidates {
+        let key = (core.to_string(), clean, garbled);
+        if let Ok(seen) = self.seen.read() {
+            if let Some(c) = seen.get(&key) {
+                return c.clone();
+            }
+        }
+        let c = self.candidates(core, clean, garbled);
+        if let Ok(mut seen) = self.seen.write() {
+            if seen.len() >= SEEN_CAPACITY {
+                seen.clear();
+            }
+            seen.insert(key, c.clone());
+        }
+        c
     }
 
     /// Candidates for a word core and what each writes out.
