@@ -182,3 +182,19 @@ fn abbreviations_get_their_d_back() {
     let out = r.restore("HĐND và UBND xã ban hành Quyết định số 16/QĐ-UBND.");
     assert_eq!(out.changed, 0, "{}", out.text);
 }
+
+#[test]
+fn restorer_is_shared_across_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let r = restorer();
+    shared(&r);
+    let text = "Nhan dan tham gia xay dung nong thon moi.";
+    let want = r.restore(text).text;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2).map(|_| s.spawn(|| r.restore(text).text)).collect();
+        for h in handles {
+            assert_eq!(h.join().expect("worker finishes"), want);
+        }
+    });
+    assert!(r.model_id().starts_with("restore-fixture@"), "{}", r.model_id());
+}
