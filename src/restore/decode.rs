@@ -9,6 +9,22 @@ use rustc_hash::FxHashMap;
 
 use super::model::{LanguageModel, MAX_ORDER};
 
+/// How the decoder turns model lookups into scores.
+#[derive(Debug, Clone, Copy)]
+pub enum Smoothing {
+    /// Stupid backoff with this log-weight per order backed off.
+    Backoff(f32),
+    /// Jelinek–Mercer interpolation, each order weighted this many times the one below.
+    Interpolated(f32),
+}
+
+fn lm_score(lm: &LanguageModel, hist: &[u16], word: u16, smoothing: Smoothing) -> f32 {
+    match smoothing {
+        Smoothing::Backoff(b) => lm.score_with(hist, word, b),
+        Smoothing::Interpolated(r) => lm.score_interpolated(hist, word, r),
+    }
+}
+
 /// One way to read a slot.
 #[derive(Debug, Clone, Copy)]
 pub struct Cand {
@@ -38,7 +54,7 @@ pub fn decode(
     slots: &[Vec<Cand>],
     beam: usize,
     lm_weight: f32,
-    backoff: f32,
+    smoothing: Smoothing,
     margin: f32,
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
@@ -64,7 +80,7 @@ pub fn decode(
         for (si, st) in beam_states.iter().enumerate() {
             let hist = history(&st.hist, hlen);
             for (ci, c) in slot.iter().enumerate() {
-                let s = st.score + c.score + lm_weight * lm.score_with(hist, c.unit, backoff);
+                let s = st.score + c.score + lm_weight * lm_score(lm, hist, c.unit, smoothing);
                 let h = push_hist(st.hist, c.unit);
                 match index.get(&h) {
                     Some(&k) => {
@@ -115,7 +131,7 @@ pub fn decode(
             k = st.back as usize;
         }
     }
-    let conf = confidences(lm, slots, &choice, lm_weight, backoff);
+    let conf = confidences(lm, slots, &choice, lm_weight, smoothing);
     (choice, conf)
 }
 
@@ -135,7 +151,7 @@ fn confidences(
     slots: &[Vec<Cand>],
     choice: &[usize],
     lm_weight: f32,
-    backoff: f32,
+    smoothing: Smoothing,
 ) -> Vec<f64> {
     let n = lm.order;
     let units: Vec<u16> = slots.iter().zip(choice).map(|(s, &c)| s[c].unit).collect();
@@ -159,7 +175,7 @@ fn confidences(
             let mut s = f64::from(c.score);
             for j in (i - lo)..buf.len() {
                 let h0 = j.saturating_sub(n - 1);
-                s += f64::from(lm_weight * lm.score_with(&buf[h0..j], buf[j], backoff));
+                s += f64::from(lm_weight * lm_score(lm, &buf[h0..j], buf[j], smoothing));
             }
             scores.push(s);
         }

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::vietnamese::{is_vietnamese_specific, strip_marks, strip_tones};
 use channel::Channel;
-use decode::{decode, Cand};
+use decode::{decode, Cand, Smoothing};
 use model::{LanguageModel, BOS, EOS, NUM, UNK};
 use token::{ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
 
@@ -77,7 +77,7 @@ pub struct Params {
     pub clean_ratio: f64,
     /// Skeleton candidates rarer than the most frequent one by more than this (nats) are dropped.
     pub rare_margin: f32,
-    /// Backoff log-weight per order backed off; 0 uses the model's own.
+    /// Backoff log-weight per order backed off (with `interpolation` 0); 0 uses the model's own.
     pub backoff: f32,
     /// Extra cost of keeping letters glued to digits or symbols (x3, K&) in unmarked text.
     pub glued_extra: f32,
@@ -87,6 +87,8 @@ pub struct Params {
     pub garbled_ratio: f64,
     /// Extra cost of reading a valid-looking word of garbled text as another skeleton.
     pub known_edit_extra: f32,
+    /// Interpolate the orders, each weighted this many times the one below; 0: stupid backoff.
+    pub interpolation: f32,
 }
 
 impl Params {
@@ -114,6 +116,7 @@ impl Params {
             "beam_margin" => self.beam_margin = f as f32,
             "garbled_ratio" => self.garbled_ratio = f,
             "known_edit_extra" => self.known_edit_extra = f as f32,
+            "interpolation" => self.interpolation = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
         Ok(())
@@ -138,6 +141,7 @@ impl Default for Params {
             beam_margin: 10.0,
             garbled_ratio: 0.04,
             known_edit_extra: 3.0,
+            interpolation: 5.0,
         }
     }
 }
@@ -391,17 +395,19 @@ impl Restorer {
             }
         }
         slots.push(fixed(EOS));
-        let backoff = if p.backoff < 0.0 {
-            p.backoff
+        let smoothing = if p.interpolation > 0.0 {
+            Smoothing::Interpolated(p.interpolation)
+        } else if p.backoff < 0.0 {
+            Smoothing::Backoff(p.backoff)
         } else {
-            self.lm.backoff()
+            Smoothing::Backoff(self.lm.backoff())
         };
         let (choice, conf) = decode(
             &self.lm,
             &slots,
             p.beam,
             p.lm_weight,
-            backoff,
+            smoothing,
             p.beam_margin,
         );
         self.render(text, &toks, &plans, &choice, &conf)

@@ -359,6 +359,33 @@ impl LanguageModel {
         best + backoff * (h.len() + 1 - best_n) as f32
     }
 
+    /// Log of a Jelinek–Mercer interpolation of the stored relative frequencies of every order, the
+    /// weight of each order `ratio` times the one below. Same lookups as [`Self::score`] (bottom-up,
+    /// stopping at the first miss), but a seen higher order does not hide the evidence of the lower
+    /// ones; measured on the development split it restores slightly more than stupid backoff.
+    pub fn score_interpolated(&self, history: &[u16], word: u16, ratio: f32) -> f32 {
+        let mut buf = [0u16; MAX_ORDER];
+        let h = &history[history.len().saturating_sub(self.order - 1)..];
+        let mut w = 1.0f32;
+        let mut total_w = w;
+        let mut p = w * self.unigram[usize::from(word)].exp();
+        let mut alive = true;
+        for n in 2..=h.len() + 1 {
+            w *= ratio;
+            total_w += w;
+            if !alive {
+                continue;
+            }
+            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
+            buf[n - 1] = word;
+            match self.lookup(&buf[..n]) {
+                Some(lp) => p += w * lp.exp(),
+                None => alive = false,
+            }
+        }
+        (p / total_w).ln()
+    }
+
     pub fn id(&self, word: &str) -> Option<u16> {
         self.ids.get(word).copied()
     }
