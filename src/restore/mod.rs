@@ -566,7 +566,10 @@ impl Restorer {
                     if has_marks(core) {
                         marked += 1;
                     }
-                } else if !self.skeletons.contains_key(&skeleton(core)) {
+                } else if !self.skeletons.contains_key(&skeleton(core))
+                    && !core.chars().all(char::is_uppercase)
+                {
+                    // Abbreviations in capitals (UBND, BQL) are no sign of garble.
                     odd += 1;
                 }
             } else if core.chars().any(char::is_alphabetic)
