@@ -127,7 +127,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             beam: 8,
-            max_candidates: 8,
+            max_candidates: 12,
             lm_weight: 1.0,
             clean_change: 9.0,
             weak_change: 1.0,
