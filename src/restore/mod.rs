@@ -36,10 +36,10 @@ pub const MODEL_FILE: &str = "vnplan-vi-4gram.lm";
 /// Why a model could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
-    #[error("{path}: cannot read the language model: {source}")]
+    #[error("{path}: cannot read the language model: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: not a usable language model: {cause}")]
     BadModel { path: PathBuf, cause: String },

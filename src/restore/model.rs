@@ -180,13 +180,13 @@ impl LanguageModel {
         };
         let file = std::fs::File::open(path).map_err(|e| RestoreError::Io {
             path: path.to_path_buf(),
-            source: e,
+            cause: e,
         })?;
         // SAFETY: the model file is opened read-only and treated as immutable bytes; a concurrent
         // writer would be a misuse (the builder writes a new file and renames it into place).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| RestoreError::Io {
             path: path.to_path_buf(),
-            source: e,
+            cause: e,
         })?;
         let b = &map[..];
         if b.len() < HEADER_LEN || &b[..8] != MAGIC {
