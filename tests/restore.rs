@@ -196,5 +196,9 @@ fn restorer_is_shared_across_threads() {
             assert_eq!(h.join().expect("worker finishes"), want);
         }
     });
-    assert!(r.model_id().starts_with("restore-fixture@"), "{}", r.model_id());
+    assert!(
+        r.model_id().starts_with("restore-fixture@"),
+        "{}",
+        r.model_id()
+    );
 }
