@@ -202,3 +202,25 @@ fn restorer_is_shared_across_threads() {
         r.model_id()
     );
 }
+
+#[test]
+fn model_build_is_deterministic() {
+    let again = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restore-fixture-again.lm");
+    build(&BuildOptions {
+        corpus: vec![fixtures().join("corpus")],
+        out: again.clone(),
+        order: 4,
+        min_count: vec![1, 1, 1],
+        syllables: fixtures().join("syllables.txt"),
+        confusions: Some(fixtures().join("confusions.tsv")),
+        dev_every: 0,
+        dev_out: None,
+        dev_max_bytes: 0,
+        max_bytes: None,
+        weights: vec![],
+    })
+    .expect("fixture model builds");
+    let a = std::fs::read(model_path()).expect("first model readable");
+    let b = std::fs::read(&again).expect("second model readable");
+    assert!(a == b, "two builds of the same corpus differ");
+}
