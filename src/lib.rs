@@ -8,6 +8,7 @@ pub mod document;
 pub mod extract;
 pub mod ingest;
 pub mod store;
+pub mod restore;
 pub mod vietnamese;
 pub mod source;
 pub mod ocr;

@@ -43,6 +43,9 @@ enum Command {
         /// Do not level skewed page images.
         #[arg(long)]
         no_deskew: bool,
+        /// Print the text as read and normalized, without diacritic restoration.
+        #[arg(long)]
+        no_restore: bool,
     },
     /// Run the whole pipeline and write one vnplan.document/1 JSON per file: DIR/<file stem>.json,
     /// or standard output for one file without --out.
@@ -53,6 +56,13 @@ enum Command {
         /// Folder for the JSON documents.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Restore Vietnamese diacritics and repair OCR garble, token by token (FILE or stdin).
+    Restore(cli::restore::RestoreArgs),
+    /// Language-model tools: build the restoration model from a corpus.
+    Lm {
+        #[command(subcommand)]
+        command: cli::restore::LmCommand,
     },
     /// Decode a text file in a legacy 8-bit Vietnamese encoding (TCVN3/ABC, VNI) to UTF-8 (NFC).
     LegacyDecode {
@@ -97,6 +107,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EvalCommand {
+    /// Token accuracy of restoration against gold text.
+    Restore(cli::restore::EvalRestoreArgs),
     /// Score extracted JSON documents against gold (`NNN.gold.json`), as schema/ANNOTATION.md defines.
     Extract {
         /// Directory of extracted documents (`*.json`).
@@ -110,6 +122,8 @@ enum EvalCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Restoration throughput, model load time and peak memory.
+    Restore(cli::restore::BenchRestoreArgs),
     /// OCR of scanned PDFs: seconds per page vs. the tesseract CLI on the same images, and CER.
     Ocr {
         /// Folder of scanned PDFs (e.g. ../shared/scans/pdf/scan300).
@@ -161,16 +175,25 @@ fn main() -> ExitCode {
             lang,
             page_timeout,
             no_deskew,
+            no_restore,
         } => {
-            let mut options = PipelineOptions::default();
+            let mut options = if no_restore {
+                PipelineOptions::default()
+            } else {
+                match Pipeline::default_options() {
+                    Ok(o) => o,
+                    Err(e) => return report(Err(e.into())),
+                }
+            };
             options.ocr.languages = lang;
             options.ocr.page_deadline_ms = (page_timeout * 1000.0).round().max(0.0) as u32;
             options.ocr.deskew = !no_deskew;
             cli::text::run(&files, json, Pipeline::new(options))
         }
-        Command::Extract { files, out } => {
-            cli::text::extract(&files, out.as_deref(), Pipeline::new(PipelineOptions::default()))
-        }
+        Command::Extract { files, out } => match Pipeline::default_options() {
+            Ok(options) => cli::text::extract(&files, out.as_deref(), Pipeline::new(options)),
+            Err(e) => report(Err(e.into())),
+        },
         Command::LegacyDecode {
             input,
             encoding,
@@ -187,10 +210,14 @@ fn main() -> ExitCode {
         Command::Sql(args) => exit(cli::store::sql(args)),
         Command::Export(args) => exit(cli::store::export(args)),
         Command::BenchIngest(args) => exit(cli::store::bench(args)),
+        Command::Restore(args) => report(cli::restore::restore(args)),
+        Command::Lm { command } => report(cli::restore::lm(command)),
         Command::Eval { what } => match what {
+            EvalCommand::Restore(args) => report(cli::restore::eval(args)),
             EvalCommand::Extract { out, gold } => report(cli::eval::extract(&out, &gold)),
         },
         Command::Bench { what } => match what {
+            BenchCommand::Restore(args) => report(cli::restore::bench(args)),
             BenchCommand::Ocr {
                 pdf_dir,
                 gt_dir,

@@ -129,7 +129,7 @@ fn join_broken_codes(text: &str) -> String {
 }
 
 /// A first or last line that is only a page number ("2", "- 2 -", "Trang 2", "2/5").
-fn find_page_numbers(text: &str) -> Vec<Furniture> {
+pub fn find_page_numbers(text: &str) -> Vec<Furniture> {
     let mut found = Vec::new();
     let mut offset = 0usize;
     let lines: Vec<(usize, &str)> = text

@@ -23,9 +23,11 @@ pub const PIPELINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use crate::ingest::Failure;
 
 /// What the pipeline does and with which settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PipelineOptions {
     pub ocr: OcrOptions,
+    /// The restoration model; `None` leaves page text as normalization made it.
+    pub restorer: Option<std::sync::Arc<crate::restore::Restorer>>,
     /// Test hook for the batch: sleep this long per document so a test can kill a run in the
     /// middle (`VNPLAN_TEST_SLEEP_MS`, read by the CLI).
     pub test_delay_ms: Option<u64>,
@@ -53,9 +55,21 @@ impl Pipeline {
         ocr::release_engines();
     }
 
-    /// The version string of everything that shapes the output.
+    /// The version string of everything that shapes the output: the pipeline and the model.
     pub fn version(&self) -> String {
-        PIPELINE_VERSION.to_string()
+        match &self.options.restorer {
+            Some(r) => format!("{PIPELINE_VERSION}+{}", r.model_id()),
+            None => PIPELINE_VERSION.to_string(),
+        }
+    }
+
+    /// Options with the default restoration model loaded (`$VNPLAN_MODEL` or `models/`).
+    pub fn default_options() -> Result<PipelineOptions, crate::restore::RestoreError> {
+        let model = crate::restore::Restorer::load(&crate::restore::default_model_path())?;
+        Ok(PipelineOptions {
+            restorer: Some(std::sync::Arc::new(model)),
+            ..PipelineOptions::default()
+        })
     }
 
     /// Read a file into a document with normalized page text.
@@ -92,7 +106,7 @@ impl Pipeline {
             PipelineInfo {
                 version: self.version(),
                 ocr: used_ocr.then(|| self.options.ocr.describe()),
-                restoration_model: None,
+                restoration_model: self.options.restorer.as_ref().map(|r| r.model_id()),
             },
         );
         for note in &src.notes {
@@ -149,7 +163,15 @@ impl Pipeline {
             warnings.push(Warning::new("legacy_font", note, Some(number)));
         }
         let raw_text: String = raw.nfc().collect();
-        let normalized = normalize::normalize_page(&raw_text);
+        let mut normalized = normalize::normalize_page(&raw_text);
+        let mut restored_tokens = None;
+        if let Some(r) = &self.options.restorer {
+            let restored = r.restore(&normalized.text);
+            restored_tokens = Some(restored.changed as u32);
+            normalized.text = restored.text;
+            // A restored token may be longer or shorter than what was read: find the spans anew.
+            normalized.furniture = normalize::find_page_numbers(&normalized.text);
+        }
         if normalized.lacks_vietnamese_letters() {
             warnings.push(Warning::new(
                 "no_vietnamese_letters",
@@ -164,7 +186,7 @@ impl Pipeline {
                 ocr_confidence: confidence,
                 raw_text,
                 text: normalized.text,
-                restored_tokens: None,
+                restored_tokens,
                 furniture: Vec::new(),
             },
             warnings,

@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod legacy;
+pub mod restore;
 pub mod store;
 pub mod text;
 

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use vnplan::ingest::{self, text::SLEEP_ENV, IngestError, IngestEvent, IngestOptions};
-use vnplan::pipeline::{Pipeline, PipelineOptions};
+use vnplan::pipeline::Pipeline;
 use vnplan::store::export::ExportFormat;
 use vnplan::store::query::{Format, QueryError};
 use vnplan::store::{QueryFilters, QueryKind, Store};
@@ -166,7 +166,13 @@ pub fn ingest(args: IngestArgs) -> i32 {
         reprocess_stale: args.reprocess_stale,
         report: args.report.clone(),
     };
-    let mut options = PipelineOptions::default();
+    let mut options = match Pipeline::default_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("vnplan: error: {e}");
+            return EXIT_RUN_ABORTED;
+        }
+    };
     options.test_delay_ms = std::env::var(SLEEP_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())

@@ -1,0 +1,276 @@
+//! `vnplan restore`, `lm build`, `eval restore`, `bench restore`: diacritic restoration and its model.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+/// Restore Vietnamese diacritics and repair OCR garble, token by token.
+#[derive(Args)]
+pub struct RestoreArgs {
+
+    /// Input file (stdin when absent).
+    pub file: Option<PathBuf>,
+    /// Per-token JSON (original, restored, confidence, offsets) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Model file (default: $VNPLAN_MODEL or models/ in the crate).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum LmCommand {
+    /// Count a syllable n-gram model from corpus text (*.txt.xz) and write the model file.
+    Build {
+        /// Corpus folders or files.
+        #[arg(long, num_args = 1.., required = true)]
+        corpus: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        order: usize,
+        /// Minimum counts for orders 2, 3, 4 (comma-separated).
+        #[arg(long, default_value = "2,2,3", value_delimiter = ',')]
+        min_count: Vec<u32>,
+        /// Syllable inventory (default: syllables.txt in the first corpus folder).
+        #[arg(long)]
+        syllables: Option<PathBuf>,
+        /// OCR confusion table (gold, garbled, count) for the noisy channel.
+        #[arg(long)]
+        confusions: Option<PathBuf>,
+        /// Hold out every N-th document (0: none).
+        #[arg(long, default_value_t = 50)]
+        dev_every: usize,
+        /// Write the held-out documents here, one file per corpus folder.
+        #[arg(long)]
+        dev_out: Option<PathBuf>,
+        /// Raise minimum counts until the n-gram tables fit this many bytes.
+        #[arg(long)]
+        max_bytes: Option<usize>,
+        /// Count weight of a corpus folder, FOLDER=N (repeatable): in-domain text counts more.
+        #[arg(long = "weight")]
+        weights: Vec<String>,
+    },
+}
+
+/// Token accuracy of restoration against gold text.
+#[derive(Args)]
+pub struct EvalRestoreArgs {
+
+    /// Text to restore (default: the gold text with all marks stripped).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    #[arg(long)]
+    pub gold: PathBuf,
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Write the restored text here.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Decoder parameter overrides, name=value (tuning).
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+    /// Without --input: make synthetic English-OCR garble of the gold text (with the model's
+    /// confusion table) instead of stripping it.
+    #[arg(long)]
+    pub garble: bool,
+}
+
+/// Restoration throughput, model load time and peak memory.
+#[derive(Args)]
+pub struct BenchRestoreArgs {
+
+    /// Text to restore (repeated as needed).
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Tokens to process in total.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub tokens: usize,
+}
+
+fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
+    match file {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+        }
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("stdin: cannot read")?;
+            Ok(s)
+        }
+    }
+}
+
+fn load_restorer(model: Option<PathBuf>) -> anyhow::Result<vnplan::restore::Restorer> {
+    let path = model.unwrap_or_else(vnplan::restore::default_model_path);
+    Ok(vnplan::restore::Restorer::load(&path)?)
+}
+
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let RestoreArgs { file, json, model } = args;
+            let r = load_restorer(model)?;
+            let text = read_input(file.as_deref())?;
+            let out = r.restore(&text);
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut stdout, &out)?;
+                writeln!(stdout)?;
+            } else {
+                stdout.write_all(out.text.as_bytes())?;
+            }
+            Ok(())
+}
+
+pub fn lm(command: LmCommand) -> anyhow::Result<()> {
+    use vnplan::restore::build;
+    let LmCommand::Build {
+        corpus,
+        out,
+        order,
+        min_count,
+        syllables,
+        confusions,
+        dev_every,
+        dev_out,
+        max_bytes,
+        weights,
+    } = command;
+            let weights = weights
+                .iter()
+                .map(|w| {
+                    let (name, n) = w
+                        .split_once('=')
+                        .ok_or_else(|| anyhow::anyhow!("--weight {w}: expected FOLDER=N"))?;
+                    let n: u32 = n
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("--weight {w}: N must be a whole number"))?;
+                    Ok((name.to_string(), n))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let first = corpus.first().cloned().unwrap_or_default();
+            let root = if first.is_dir() {
+                first
+            } else {
+                first.parent().map(PathBuf::from).unwrap_or_default()
+            };
+            let syllables = syllables.unwrap_or_else(|| root.join("syllables.txt"));
+            let t0 = std::time::Instant::now();
+            let stats = build::build(&build::BuildOptions {
+                corpus,
+                out: out.clone(),
+                order,
+                min_count,
+                syllables,
+                confusions,
+                dev_every,
+                dev_out,
+                dev_max_bytes: 150_000,
+                max_bytes,
+                weights,
+            })?;
+            println!(
+                "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",
+                out.display(),
+                stats.files,
+                stats.lines,
+                stats.tokens,
+                stats.unk_tokens,
+                stats.dev_docs
+            );
+            for (i, (d, k)) in stats.distinct.iter().zip(&stats.kept).enumerate() {
+                println!("  {}-grams: {d} distinct, {k} kept", i + 2);
+            }
+            println!(
+                "  minimum counts {:?}; {} bytes, {:.1} s",
+                stats.min_count,
+                stats.file_bytes,
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(())
+}
+
+pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
+    use vnplan::restore::eval;
+    let EvalRestoreArgs {
+        input,
+        gold,
+        model,
+        output,
+        params,
+        garble,
+    } = args;
+            let mut r = load_restorer(model)?;
+            for p in &params {
+                r.params.set(p).map_err(anyhow::Error::msg)?;
+            }
+            let gold_text = read_input(Some(&gold))?;
+            let input_text = match &input {
+                Some(p) => read_input(Some(p))?,
+                None if garble => eval::garble_text(&gold_text, &r.language_model().confusions),
+                None => eval::strip_text(&gold_text),
+            };
+            let t0 = std::time::Instant::now();
+            let out = r.restore(&input_text);
+            let secs = t0.elapsed().as_secs_f64();
+            if let Some(o) = output {
+                std::fs::write(&o, &out.text)
+                    .with_context(|| format!("{}: cannot write", o.display()))?;
+            }
+            let before = eval::token_accuracy(&input_text, &gold_text);
+            let after = eval::token_accuracy(&out.text, &gold_text);
+            println!(
+                "input {:.2} % -> restored {:.2} % of {} gold tokens ({} matched; {} tokens changed; {:.2} s)",
+                100.0 * before.ratio(),
+                100.0 * after.ratio(),
+                after.total,
+                after.matched,
+                out.changed,
+                secs
+            );
+            Ok(())
+}
+
+pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
+    let BenchRestoreArgs {
+        input,
+        model,
+        tokens,
+    } = args;
+            let path = model.unwrap_or_else(vnplan::restore::default_model_path);
+            let t0 = std::time::Instant::now();
+            let r = vnplan::restore::Restorer::load(&path)?;
+            let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let text = read_input(Some(&input))?;
+            let per = text.split_whitespace().count().max(1);
+            let rounds = tokens.div_ceil(per);
+            let t1 = std::time::Instant::now();
+            let mut changed = 0;
+            for _ in 0..rounds {
+                changed += r.restore(&text).changed;
+            }
+            let secs = t1.elapsed().as_secs_f64();
+            println!(
+                "model {} loaded in {load_ms:.1} ms; {} tokens in {secs:.2} s = {:.0} tokens/s on one thread ({changed} changed); peak RSS {} MB",
+                r.model_id(),
+                rounds * per,
+                (rounds * per) as f64 / secs,
+                peak_rss_kb().unwrap_or(0) / 1024
+            );
+            Ok(())
+}

@@ -1,0 +1,328 @@
+//! The noisy channel: which syllables could have produced a token OCR or unaccented typing left.
+//!
+//! Two sources of evidence, both stored in the model file:
+//! - a token table of (garbled, gold, count) pairs from English-model OCR of rendered Vietnamese
+//!   (`dugc` → được, `s6` → số), used directly as P(gold | garbled);
+//! - character edit costs learned by aligning those pairs at the letter level (`g`↔`o`, `6`↔`o`,
+//!   `1`↔`l`, dropped `t`), which generalize to tokens the table never saw: a weighted edit distance
+//!   from the token's skeleton to every syllable skeleton of the inventory.
+//!
+//! Costs are negative log-probabilities (nats), so they add to language-model log-scores.
+
+use rustc_hash::FxHashMap;
+
+use crate::vietnamese::strip_marks;
+
+/// Look-alikes English-model OCR produces for Vietnamese letters, before any learning: a floor so
+/// that digits and symbols inside words always have a cheap way back to letters.
+const LOOKALIKES: &[(char, &str)] = &[
+    ('0', "o"),
+    ('1', "lit"),
+    ('3', "a"),
+    ('4', "a"),
+    ('5', "s"),
+    ('6', "o"),
+    ('8', "o"),
+    ('9', "og"),
+    ('&', "aoe"),
+    ('¢', "coe"),
+    ('@', "a"),
+    ('$', "s"),
+    ('|', "li"),
+    ('!', "il"),
+    // Đ in capitals comes out as P (Pang → Đảng, PU → ĐU).
+    ('p', "d"),
+    // Marked vowels an English model has no glyph for: ư → y/w (thyc, Chwong), ơ → g/d (dugc,
+    // mdi), ă/â → i (nim, vin), á → é (céc), capital I for l (Ién).
+    ('y', "u"),
+    ('w', "u"),
+    ('g', "o"),
+    ('d', "o"),
+    ('i', "al"),
+    ('e', "a"),
+];
+
+const DEFAULT_SUB: f32 = 5.0;
+const ALPHABET: usize = 26;
+
+/// Index of a skeleton letter for [`Channel::distance_prepared`]: a–z, or 26 for anything else.
+pub fn letter_index(c: char) -> u8 {
+    if c.is_ascii_lowercase() {
+        c as u8 - b'a'
+    } else {
+        ALPHABET as u8
+    }
+}
+
+/// Per-token costs made by [`Channel::prepare`].
+pub struct Prepared {
+    sub: Vec<[f32; ALPHABET + 1]>,
+    ins: Vec<f32>,
+    del: [f32; ALPHABET + 1],
+}
+const DEFAULT_INDEL: f32 = 5.0;
+const LOOKALIKE_COST: f32 = 2.0;
+
+/// Learned character-level channel plus the token table.
+pub struct Channel {
+    /// garbled lowercase token → (gold syllable key, log P(gold | garbled)).
+    pub tokens: FxHashMap<String, Vec<(String, f32)>>,
+    /// (garbled char, gold skeleton char) → cost.
+    sub: FxHashMap<(char, char), f32>,
+    /// Gold skeleton char missing from the garbled token → cost.
+    del: FxHashMap<char, f32>,
+    /// Garbled char with no gold counterpart → cost.
+    ins: FxHashMap<char, f32>,
+}
+
+/// Levenshtein alignment of two char strings: the edit script as (garbled, gold) pairs, `None` for a gap.
+fn align(g: &[char], t: &[char]) -> Vec<(Option<char>, Option<char>)> {
+    let (n, m) = (g.len(), t.len());
+    let mut d = vec![vec![0u32; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i as u32;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j as u32;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let sub = d[i - 1][j - 1] + u32::from(g[i - 1] != t[j - 1]);
+            d[i][j] = sub.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+        }
+    }
+    let (mut i, mut j) = (n, m);
+    let mut out = Vec::new();
+    while i > 0 || j > 0 {
+        if i > 0 && j > 0 && d[i][j] == d[i - 1][j - 1] + u32::from(g[i - 1] != t[j - 1]) {
+            out.push((Some(g[i - 1]), Some(t[j - 1])));
+            i -= 1;
+            j -= 1;
+        } else if i > 0 && d[i][j] == d[i - 1][j] + 1 {
+            out.push((Some(g[i - 1]), None));
+            i -= 1;
+        } else {
+            out.push((None, Some(t[j - 1])));
+            j -= 1;
+        }
+    }
+    out.reverse();
+    out
+}
+
+fn cost_of(count: f64, total: f64) -> f32 {
+    (-(count / total).ln()).clamp(0.2, 8.0) as f32
+}
+
+impl Channel {
+    /// Learn from the model's confusion lines (`garbled\tgold\tcount`); `syllable_key` maps a gold
+    /// spelling to its vocabulary key, or `None` when it is not a syllable.
+    pub fn learn(lines: &str, syllable_key: impl Fn(&str) -> Option<String>) -> Channel {
+        let mut tokens: FxHashMap<String, Vec<(String, f32)>> = FxHashMap::default();
+        let mut pair: FxHashMap<(char, char), f64> = FxHashMap::default();
+        let mut del: FxHashMap<char, f64> = FxHashMap::default();
+        let mut ins: FxHashMap<char, f64> = FxHashMap::default();
+        let mut gold_chars: FxHashMap<char, f64> = FxHashMap::default();
+        let mut garbled_total = 0f64;
+        for l in lines.lines() {
+            let f: Vec<&str> = l.split('\t').collect();
+            if f.len() != 3 {
+                continue;
+            }
+            let Ok(count) = f[2].parse::<f64>() else {
+                continue;
+            };
+            let garbled = f[0].to_lowercase();
+            let Some(gold) = syllable_key(f[1]) else {
+                continue;
+            };
+            tokens
+                .entry(garbled.clone())
+                .or_default()
+                .push((gold.clone(), count as f32));
+            let g: Vec<char> = strip_marks(&garbled).chars().collect();
+            let t: Vec<char> = strip_marks(&gold).chars().collect();
+            for (a, b) in align(&g, &t) {
+                match (a, b) {
+                    (Some(a), Some(b)) => {
+                        *pair.entry((a, b)).or_insert(0.0) += count;
+                        *gold_chars.entry(b).or_insert(0.0) += count;
+                    }
+                    (None, Some(b)) => {
+                        *del.entry(b).or_insert(0.0) += count;
+                        *gold_chars.entry(b).or_insert(0.0) += count;
+                    }
+                    (Some(a), None) => {
+                        *ins.entry(a).or_insert(0.0) += count;
+                    }
+                    (None, None) => {}
+                }
+                garbled_total += count;
+            }
+        }
+        for cands in tokens.values_mut() {
+            let total: f32 = cands.iter().map(|c| c.1).sum();
+            // Merge duplicates of the same gold key.
+            let mut merged: FxHashMap<String, f32> = FxHashMap::default();
+            for (g, c) in cands.drain(..) {
+                *merged.entry(g).or_insert(0.0) += c;
+            }
+            let mut v: Vec<(String, f32)> = merged
+                .into_iter()
+                .map(|(g, c)| (g, (c / total).ln()))
+                .collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            *cands = v;
+        }
+        let mut sub: FxHashMap<(char, char), f32> = FxHashMap::default();
+        for (&(a, b), &c) in &pair {
+            if a != b {
+                let total = gold_chars.get(&b).copied().unwrap_or(c).max(c);
+                sub.insert((a, b), cost_of(c + 0.5, total + 1.0));
+            }
+        }
+        for &(g, golds) in LOOKALIKES {
+            for b in golds.chars() {
+                let e = sub.entry((g, b)).or_insert(LOOKALIKE_COST);
+                *e = e.min(LOOKALIKE_COST);
+            }
+        }
+        let del = del
+            .into_iter()
+            .map(|(b, c)| {
+                let total = gold_chars.get(&b).copied().unwrap_or(c).max(c);
+                (b, cost_of(c + 0.5, total + 1.0).max(1.5))
+            })
+            .collect();
+        let ins = ins
+            .into_iter()
+            .map(|(a, c)| (a, cost_of(c + 0.5, garbled_total.max(1.0) / 20.0).max(1.5)))
+            .collect();
+        Channel {
+            tokens,
+            sub,
+            del,
+            ins,
+        }
+    }
+
+    fn sub_cost(&self, g: char, t: char) -> f32 {
+        if g == t {
+            0.0
+        } else {
+            self.sub.get(&(g, t)).copied().unwrap_or(DEFAULT_SUB)
+        }
+    }
+
+    /// Costs for one garbled token against the 26 skeleton letters (index 26: anything else), so
+    /// the search over the whole skeleton inventory is array lookups, not hash lookups.
+    pub fn prepare(&self, g: &[char]) -> Prepared {
+        let sub = g
+            .iter()
+            .map(|&gc| {
+                let mut row = [DEFAULT_SUB; ALPHABET + 1];
+                for (i, cell) in row.iter_mut().enumerate().take(ALPHABET) {
+                    *cell = self.sub_cost(gc, char::from(b'a' + i as u8));
+                }
+                row
+            })
+            .collect();
+        let ins = g
+            .iter()
+            .map(|gc| self.ins.get(gc).copied().unwrap_or(DEFAULT_INDEL))
+            .collect();
+        let mut del = [DEFAULT_INDEL; ALPHABET + 1];
+        for (i, cell) in del.iter_mut().enumerate().take(ALPHABET) {
+            *cell = self
+                .del
+                .get(&char::from(b'a' + i as u8))
+                .copied()
+                .unwrap_or(DEFAULT_INDEL);
+        }
+        Prepared { sub, ins, del }
+    }
+
+    /// Weighted edit distance from a prepared garbled token to a skeleton given as
+    /// [`letter_index`]es, or `None` above `max`.
+    pub fn distance_prepared(&self, p: &Prepared, t: &[u8], max: f32) -> Option<f32> {
+        let m = t.len();
+        let mut prev = [0f32; 16];
+        let mut cur = [0f32; 16];
+        if m >= prev.len() {
+            return None;
+        }
+        for j in 0..m {
+            prev[j + 1] = prev[j] + p.del[usize::from(t[j])];
+        }
+        for (row, &ins) in p.sub.iter().zip(&p.ins) {
+            cur[0] = prev[0] + ins;
+            let mut row_min = cur[0];
+            for j in 1..=m {
+                let tj = usize::from(t[j - 1]);
+                let v = (prev[j - 1] + row[tj])
+                    .min(prev[j] + ins)
+                    .min(cur[j - 1] + p.del[tj]);
+                cur[j] = v;
+                row_min = row_min.min(v);
+            }
+            if row_min > max {
+                return None;
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        let d = prev[m];
+        (d <= max).then_some(d)
+    }
+
+    /// Weighted edit distance from garbled skeleton `g` to syllable skeleton `t`, or `None` above `max`.
+    pub fn distance(&self, g: &[char], t: &[char], max: f32) -> Option<f32> {
+        let m = t.len();
+        let mut prev: Vec<f32> = Vec::with_capacity(m + 1);
+        prev.push(0.0);
+        for j in 0..m {
+            let c = prev[j] + self.del.get(&t[j]).copied().unwrap_or(DEFAULT_INDEL);
+            prev.push(c);
+        }
+        let mut cur = vec![0f32; m + 1];
+        for &gc in g {
+            cur[0] = prev[0] + self.ins.get(&gc).copied().unwrap_or(DEFAULT_INDEL);
+            let mut row_min = cur[0];
+            for j in 1..=m {
+                let s = prev[j - 1] + self.sub_cost(gc, t[j - 1]);
+                let i = prev[j] + self.ins.get(&gc).copied().unwrap_or(DEFAULT_INDEL);
+                let d = cur[j - 1] + self.del.get(&t[j - 1]).copied().unwrap_or(DEFAULT_INDEL);
+                cur[j] = s.min(i).min(d);
+                row_min = row_min.min(cur[j]);
+            }
+            if row_min > max {
+                return None;
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        let d = prev[m];
+        (d <= max).then_some(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_letter_confusions() {
+        let lines = "dugc\tđược\t10\nhgp\thợp\t5\ns6\tsố\t7\n";
+        let ch = Channel::learn(lines, |g| Some(g.to_lowercase()));
+        let g: Vec<char> = "dugc".chars().collect();
+        let t: Vec<char> = "duoc".chars().collect();
+        let d = ch.distance(&g, &t, 10.0).unwrap_or(99.0);
+        assert!(d < 2.0, "g→o should be cheap, got {d}");
+        let idx: Vec<u8> = t.iter().map(|&c| letter_index(c)).collect();
+        let fast = ch
+            .distance_prepared(&ch.prepare(&g), &idx, 10.0)
+            .unwrap_or(99.0);
+        assert!((fast - d).abs() < 1e-4, "{fast} vs {d}");
+        let far: Vec<char> = "dung".chars().collect();
+        assert!(ch.distance(&g, &far, 10.0).unwrap_or(99.0) > d);
+        assert_eq!(ch.tokens["s6"][0].0, "số");
+    }
+}

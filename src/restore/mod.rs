@@ -1,0 +1,825 @@
+//! Restoration: Vietnamese diacritics back on unaccented text, OCR letter garble repaired.
+//!
+//! Input: any text (a page). Output: the same text with each whitespace token replaced by its most
+//! likely reading — same lines, spacing, punctuation, numbers and case pattern — plus, per token, the
+//! original, the reading and a confidence. Candidates per token come from the syllable inventory
+//! (same skeleton: `nong` → nông, nóng, nòng…) and from the OCR noisy channel ([`channel`]); a beam
+//! search with the syllable n-gram model ([`model`]) picks the sentence. Numbers, codes, URLs and
+//! abbreviations pass through (abbreviations known with đ get it back: HDND → HĐND).
+//!
+//! Safety on clean text: when most words of the input already carry marks, the input is taken to be
+//! marked text and changing a valid syllable costs a large channel penalty, so only what the model is
+//! very sure of changes (OCR tone confusions such as dần → dân).
+
+pub mod build;
+pub mod channel;
+pub mod decode;
+pub mod eval;
+pub mod model;
+pub mod token;
+
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::vietnamese::{is_vietnamese_specific, strip_marks, strip_tones};
+use channel::Channel;
+use decode::{decode, Cand, Smoothing};
+use model::{LanguageModel, BOS, EOS, NUM, UNK};
+use token::{ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
+
+/// The model file shipped in `models/`.
+pub const MODEL_FILE: &str = "vnplan-vi-4gram.lm";
+
+/// Why a model could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{path}: cannot read the language model: {cause}")]
+    Io {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{path}: not a usable language model: {cause}")]
+    BadModel { path: PathBuf, cause: String },
+}
+
+/// `$VNPLAN_MODEL`, else the model committed in the crate's `models/`.
+pub fn default_model_path() -> PathBuf {
+    match std::env::var_os("VNPLAN_MODEL") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(MODEL_FILE),
+    }
+}
+
+/// Decoder settings; the defaults were tuned on the held-out corpus split and synthetic garble.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub beam: usize,
+    /// Candidates kept per token from the same skeleton, most frequent first.
+    pub max_candidates: usize,
+    pub lm_weight: f32,
+    /// Cost of changing a valid syllable in marked (clean) text.
+    pub clean_change: f32,
+    /// Cost of changing a marked valid syllable in unmarked or garbled text (its marks are weak
+    /// evidence there).
+    pub weak_change: f32,
+    /// Cost of keeping a token the inventory does not know, as it is.
+    pub keep_unknown: f32,
+    /// Cost of keeping an unknown token in clean text.
+    pub keep_unknown_clean: f32,
+    /// Largest edit cost for channel candidates.
+    pub max_edit: f32,
+    /// Share of words with Vietnamese marks above which the input counts as marked text.
+    pub clean_ratio: f64,
+    /// Skeleton candidates rarer than the most frequent one by more than this (nats) are dropped.
+    pub rare_margin: f32,
+    /// Backoff log-weight per order backed off (with `interpolation` 0); 0 uses the model's own.
+    pub backoff: f32,
+    /// Extra cost of keeping letters glued to digits or symbols (x3, K&) in unmarked text.
+    pub glued_extra: f32,
+    /// Beam states further than this (nats) behind the best are dropped.
+    pub beam_margin: f32,
+    /// Share of odd words (no syllable, digits among letters) that marks a text as garbled OCR.
+    pub garbled_ratio: f64,
+    /// Extra cost of reading a valid-looking word of garbled text as another skeleton.
+    pub known_edit_extra: f32,
+    /// Interpolate the orders, each weighted this many times the one below; 0: stupid backoff.
+    pub interpolation: f32,
+}
+
+impl Params {
+    /// Set one field by name (`lm_weight=1.2`): for tuning from the command line.
+    pub fn set(&mut self, assignment: &str) -> Result<(), String> {
+        let (k, v) = assignment
+            .split_once('=')
+            .ok_or_else(|| format!("{assignment}: expected name=value"))?;
+        let f: f64 = v
+            .parse()
+            .map_err(|_| format!("{assignment}: not a number"))?;
+        match k {
+            "beam" => self.beam = f as usize,
+            "max_candidates" => self.max_candidates = f as usize,
+            "lm_weight" => self.lm_weight = f as f32,
+            "clean_change" => self.clean_change = f as f32,
+            "weak_change" => self.weak_change = f as f32,
+            "keep_unknown" => self.keep_unknown = f as f32,
+            "keep_unknown_clean" => self.keep_unknown_clean = f as f32,
+            "max_edit" => self.max_edit = f as f32,
+            "clean_ratio" => self.clean_ratio = f,
+            "rare_margin" => self.rare_margin = f as f32,
+            "backoff" => self.backoff = f as f32,
+            "glued_extra" => self.glued_extra = f as f32,
+            "beam_margin" => self.beam_margin = f as f32,
+            "garbled_ratio" => self.garbled_ratio = f,
+            "known_edit_extra" => self.known_edit_extra = f as f32,
+            "interpolation" => self.interpolation = f as f32,
+            _ => return Err(format!("{k}: no such decoder parameter")),
+        }
+        Ok(())
+    }
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            beam: 8,
+            max_candidates: 12,
+            lm_weight: 1.0,
+            clean_change: 9.0,
+            weak_change: 1.0,
+            keep_unknown: 9.0,
+            keep_unknown_clean: 1.0,
+            max_edit: 5.0,
+            clean_ratio: 0.5,
+            rare_margin: 12.0,
+            backoff: 0.0,
+            glued_extra: 4.0,
+            beam_margin: 10.0,
+            garbled_ratio: 0.04,
+            known_edit_extra: 3.0,
+            interpolation: 5.0,
+        }
+    }
+}
+
+/// Restored text and its per-token record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    pub text: String,
+    /// Tokens whose text changed.
+    pub changed: usize,
+    pub tokens: Vec<RestoredToken>,
+}
+
+/// One whitespace token: what was read, what it became, how sure, and where it sits in the output
+/// (char offsets into [`Restored::text`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoredToken {
+    pub original: String,
+    pub restored: String,
+    pub confidence: f64,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The restoration engine: a loaded model and its channel. Shared read-only across threads.
+pub struct Restorer {
+    lm: LanguageModel,
+    channel: Channel,
+    /// skeleton → syllable ids, most frequent first.
+    skeletons: FxHashMap<String, Vec<u16>>,
+    /// Distinct skeletons as letter indexes, for the channel's fuzzy search.
+    skeleton_chars: Vec<(String, Vec<u8>)>,
+    /// Stripped capital form → spelling with đ (HDND → HĐND).
+    abbreviations: FxHashMap<String, String>,
+    name: String,
+    pub params: Params,
+    /// Candidates of cores already seen, across calls: pages of one archive share most of their
+    /// words, and the channel's edit-distance search is the costly part of a garbled page.
+    /// Bounded; cleared when full. (Set `params` before the first `restore`.)
+    seen: RwLock<FxHashMap<(String, bool, bool), Candidates>>,
+}
+
+type Candidates = (Vec<Cand>, Vec<Option<u16>>);
+const SEEN_CAPACITY: usize = 200_000;
+
+/// How the decoder sees one token.
+enum Plan {
+    /// Output the original token.
+    Keep,
+    /// Output a fixed replacement core (abbreviation, code segments).
+    Replace(String),
+    /// Pick among candidates at slot `slot`; `cands[i]` is the output core for candidate i
+    /// (`None`: keep the original core).
+    Choose {
+        slot: usize,
+        outputs: Vec<Option<u16>>,
+    },
+    /// Words joined by `-` or `/`, one plan each.
+    Compound(Vec<Plan>),
+}
+
+/// The words of a core like `chí/xã` or `đua-Khen`: two or more letter-only parts joined by `-` or
+/// `/`, not all in capitals (those are codes: `NQ/ĐU`, `KH-UBND`).
+fn compound_segments(core: &str) -> Option<Vec<&str>> {
+    if !core.contains(['-', '/']) {
+        return None;
+    }
+    let parts: Vec<&str> = core.split(['-', '/']).collect();
+    let words = parts.iter().all(|p| is_word(p));
+    let all_caps = parts
+        .iter()
+        .all(|p| p.chars().count() >= 2 && p.chars().all(char::is_uppercase));
+    (words && !all_caps).then_some(parts)
+}
+
+/// Case pattern of a core, applied to its restored form.
+#[derive(Clone, Copy, PartialEq)]
+enum Case {
+    Lower,
+    Title,
+    Upper,
+}
+
+fn case_of(core: &str) -> Case {
+    let letters: Vec<char> = core.chars().filter(|c| c.is_alphabetic()).collect();
+    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
+    if letters.len() >= 2 && upper == letters.len() {
+        Case::Upper
+    } else if letters.first().is_some_and(|c| c.is_uppercase()) {
+        Case::Title
+    } else {
+        Case::Lower
+    }
+}
+
+fn apply_case(word: &str, case: Case) -> String {
+    match case {
+        Case::Lower => word.to_string(),
+        Case::Upper => word.to_uppercase(),
+        Case::Title => {
+            let mut cs = word.chars();
+            match cs.next() {
+                Some(f) => f.to_uppercase().chain(cs).collect(),
+                None => String::new(),
+            }
+        }
+    }
+}
+
+/// NFC form of a core, borrowed when it already is (the common case).
+fn nfc(core: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    if core.is_ascii() || is_nfc_quick(core.chars()) == IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(core)
+    } else {
+        std::borrow::Cow::Owned(core.nfc().collect())
+    }
+}
+
+fn has_marks(core: &str) -> bool {
+    core.chars().any(is_vietnamese_specific)
+}
+
+/// Whitespace tokens with their byte ranges.
+fn tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                out.push((s, i));
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+fn looks_like_url(tok: &str) -> bool {
+    let l = tok.to_ascii_lowercase();
+    l.contains("://") || l.starts_with("www.") || l.contains('@') && l.contains('.')
+}
+
+impl Restorer {
+    /// Load and check a model file; the error names the file and what is wrong with it.
+    pub fn load(path: &Path) -> Result<Restorer, RestoreError> {
+        let lm = LanguageModel::load(path)?;
+        let channel = Channel::learn(&lm.confusions, |g| {
+            lm.id(&syllable_key(g)).map(|_| syllable_key(g))
+        });
+        let mut skeletons: FxHashMap<String, Vec<u16>> = FxHashMap::default();
+        for (i, w) in lm.vocab.iter().enumerate().skip(model::RESERVED.len()) {
+            skeletons.entry(strip_marks(w)).or_default().push(i as u16);
+        }
+        for ids in skeletons.values_mut() {
+            ids.sort_by(|&a, &b| {
+                lm.unigram[usize::from(b)]
+                    .total_cmp(&lm.unigram[usize::from(a)])
+                    .then(a.cmp(&b))
+            });
+        }
+        let mut skeleton_chars: Vec<(String, Vec<u8>)> = skeletons
+            .keys()
+            .map(|k| (k.clone(), k.chars().map(channel::letter_index).collect()))
+            .collect();
+        skeleton_chars.sort();
+        let abbreviations = lm
+            .abbreviations
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        let name = format!("{stem}@{:08x}", lm.checksum);
+        Ok(Restorer {
+            lm,
+            channel,
+            skeletons,
+            skeleton_chars,
+            abbreviations,
+            name,
+            params: Params::default(),
+            seen: RwLock::new(FxHashMap::default()),
+        })
+    }
+
+    /// Model name and content hash, e.g. `vnplan-vi-4gram@1a2b3c4d`.
+    pub fn model_id(&self) -> String {
+        self.name.clone()
+    }
+
+    pub fn language_model(&self) -> &LanguageModel {
+        &self.lm
+    }
+
+    /// Restore a text (typically one page).
+    pub fn restore(&self, text: &str) -> Restored {
+        let toks = tokens(text);
+        let (clean, garbled) = self.reading(text, &toks);
+        let p = self.params;
+        let mut slots: Vec<Vec<Cand>> = vec![vec![Cand {
+            unit: BOS,
+            score: 0.0,
+        }]];
+        let mut plans: Vec<Plan> = Vec::with_capacity(toks.len());
+        let mut cache: FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)> = FxHashMap::default();
+        let fixed = |u: u16| {
+            vec![Cand {
+                unit: u,
+                score: 0.0,
+            }]
+        };
+        let mut prev_end = 0usize;
+        for &(s, e) in &toks {
+            // A blank line between tokens ends a paragraph.
+            if text[prev_end..s].matches('\n').count() >= 2 && slots.len() > 1 {
+                slots.push(fixed(EOS));
+                slots.push(fixed(BOS));
+            }
+            prev_end = e;
+            let tok = &text[s..e];
+            let (cs, ce) = split_core(tok);
+            let core_nfc = nfc(&tok[cs..ce]);
+            let core: &str = &core_nfc;
+            let plan = if core.is_empty() {
+                Plan::Keep
+            } else if looks_like_url(tok) {
+                slots.push(fixed(UNK));
+                Plan::Keep
+            } else if let Some(segments) = compound_segments(core) {
+                // Words joined by - or / (chí/xã, đua-Khen): each word is its own unit.
+                let parts = segments
+                    .iter()
+                    .map(|seg| self.plan_core(seg, clean, garbled, &mut slots, &mut cache))
+                    .collect();
+                Plan::Compound(parts)
+            } else {
+                self.plan_core(core, clean, garbled, &mut slots, &mut cache)
+            };
+            plans.push(plan);
+            if ends_sentence(&tok[ce..]) {
+                slots.push(fixed(EOS));
+                slots.push(fixed(BOS));
+            }
+        }
+        slots.push(fixed(EOS));
+        let smoothing = if p.interpolation > 0.0 {
+            Smoothing::Interpolated(p.interpolation)
+        } else if p.backoff < 0.0 {
+            Smoothing::Backoff(p.backoff)
+        } else {
+            Smoothing::Backoff(self.lm.backoff())
+        };
+        let (choice, conf) = decode(
+            &self.lm,
+            &slots,
+            p.beam,
+            p.lm_weight,
+            smoothing,
+            p.beam_margin,
+        );
+        self.render(text, &toks, &plans, &choice, &conf)
+    }
+
+    /// Slots for one core (a token's, or one word of a compound) and how to write it back.
+    fn plan_core(
+        &self,
+        core: &str,
+        clean: bool,
+        garbled: bool,
+        slots: &mut Vec<Vec<Cand>>,
+        cache: &mut FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)>,
+    ) -> Plan {
+        let fixed = |u: u16| {
+            vec![Cand {
+                unit: u,
+                score: 0.0,
+            }]
+        };
+        if is_number(core) {
+            slots.push(fixed(NUM));
+            return Plan::Keep;
+        }
+        if let Some(fixed_core) = self.abbreviation(core, clean) {
+            slots.push(fixed(UNK));
+            return if fixed_core == core {
+                Plan::Keep
+            } else {
+                Plan::Replace(fixed_core)
+            };
+        }
+        let (cands, outputs) = cache
+            .entry(core.to_string())
+            .or_insert_with(|| self.shared_candidates(core, clean, garbled))
+            .clone();
+        if cands.len() == 1 && outputs[0].is_none() {
+            slots.push(cands);
+            Plan::Keep
+        } else {
+            let slot = slots.len();
+            slots.push(cands);
+            Plan::Choose { slot, outputs }
+        }
+    }
+
+    /// The written form of one core under its plan, and its confidence.
+    fn render_core(
+        &self,
+        core: &str,
+        plan: &Plan,
+        choice: &[usize],
+        conf: &[f64],
+    ) -> (String, f64) {
+        match plan {
+            Plan::Keep => (core.to_string(), 1.0),
+            Plan::Replace(r) => (r.clone(), 1.0),
+            Plan::Choose { slot, outputs } => {
+                let k = choice[*slot];
+                let c = conf[*slot];
+                match outputs[k] {
+                    None => (core.to_string(), c),
+                    Some(id) => {
+                        let word = &self.lm.vocab[usize::from(id)];
+                        // Same syllable as the input up to tone placement: keep the input's spelling.
+                        if *word == syllable_key(&nfc(core)) {
+                            (core.to_string(), c)
+                        } else {
+                            (apply_case(word, case_of(core)), c)
+                        }
+                    }
+                }
+            }
+            Plan::Compound(parts) => {
+                let mut out = String::with_capacity(core.len() + 8);
+                let mut confidence = 1.0f64;
+                let mut rest = core;
+                for (i, part) in parts.iter().enumerate() {
+                    let end = rest.find(['-', '/']).unwrap_or(rest.len());
+                    let (w, c) = self.render_core(&rest[..end], part, choice, conf);
+                    out.push_str(&w);
+                    confidence = confidence.min(c);
+                    if i + 1 < parts.len() && end < rest.len() {
+                        let sep_len = rest[end..].chars().next().map_or(1, char::len_utf8);
+                        out.push_str(&rest[end..end + sep_len]);
+                        rest = &rest[end + sep_len..];
+                    }
+                }
+                (out, confidence)
+            }
+        }
+    }
+
+    fn render(
+        &self,
+        text: &str,
+        toks: &[(usize, usize)],
+        plans: &[Plan],
+        choice: &[usize],
+        conf: &[f64],
+    ) -> Restored {
+        let mut out = String::with_capacity(text.len() + text.len() / 4);
+        let mut tokens_out = Vec::with_capacity(toks.len());
+        let mut changed = 0;
+        let mut prev = 0usize;
+        let mut char_pos = 0usize;
+        for (&(s, e), plan) in toks.iter().zip(plans) {
+            let gap = &text[prev..s];
+            out.push_str(gap);
+            char_pos += gap.chars().count();
+            prev = e;
+            let tok = &text[s..e];
+            let (cs, ce) = split_core(tok);
+            let core = &tok[cs..ce];
+            let (new_core, confidence) = self.render_core(core, plan, choice, conf);
+            let restored = format!("{}{}{}", &tok[..cs], new_core, &tok[ce..]);
+            if restored != tok {
+                changed += 1;
+            }
+            let len = restored.chars().count();
+            out.push_str(&restored);
+            tokens_out.push(RestoredToken {
+                original: tok.to_string(),
+                restored,
+                confidence,
+                start: char_pos,
+                end: char_pos + len,
+            });
+            char_pos += len;
+        }
+        out.push_str(&text[prev..]);
+        Restored {
+            text: out,
+            changed,
+            tokens: tokens_out,
+        }
+    }
+
+    /// How the text reads: `(marked, garbled)`. Marked: most words carry Vietnamese marks (good
+    /// OCR, text layers). Garbled: many words are no syllable at all or have digits or symbols
+    /// among their letters (English-model OCR), so even valid-looking words may be misread.
+    fn reading(&self, text: &str, toks: &[(usize, usize)]) -> (bool, bool) {
+        let mut words = 0usize;
+        let mut marked = 0usize;
+        let mut odd = 0usize;
+        for &(s, e) in toks {
+            let tok = &text[s..e];
+            let (cs, ce) = split_core(tok);
+            let core = nfc(&tok[cs..ce]);
+            let core: &str = &core;
+            if is_word(core) {
+                words += 1;
+                if self.lm.id(&syllable_key(core)).is_some() {
+                    // Count marked words only when they are valid syllables: English-model OCR
+                    // leaves marks on letters too (hién, tiéu), but rarely valid ones.
+                    if has_marks(core) {
+                        marked += 1;
+                    }
+                } else if !self.skeletons.contains_key(&skeleton(core))
+                    && !core.chars().all(char::is_uppercase)
+                {
+                    // Abbreviations in capitals (UBND, BQL) are no sign of garble.
+                    odd += 1;
+                }
+            } else if core.chars().any(char::is_alphabetic)
+                && core
+                    .chars()
+                    .any(|c| c.is_ascii_digit() || c == '&' || c == '¢')
+                && !core.contains(['-', '/'])
+            {
+                words += 1;
+                odd += 1;
+            }
+        }
+        let clean = words > 0 && marked as f64 >= self.params.clean_ratio * words as f64;
+        let garbled = !clean && odd as f64 >= self.params.garbled_ratio * words.max(1) as f64;
+        (clean, garbled)
+    }
+
+    /// The fixed spelling of an abbreviation or code (`HDND` → `HĐND`, `16/QD-UBND` → `16/QĐ-UBND`),
+    /// or `None` when the core is a word for the decoder.
+    fn abbreviation(&self, core: &str, clean: bool) -> Option<String> {
+        let is_code = core.contains(['-', '/']);
+        let caps = core.chars().count() >= 2
+            && core.chars().all(|c| c.is_alphabetic() && c.is_uppercase());
+        let has_digit = core.chars().any(|c| c.is_ascii_digit());
+        if !is_code && !caps {
+            // Letters mixed with digits (s6, x3, 14nh) are OCR garble in unmarked text, codes in
+            // marked text.
+            return (has_digit && clean).then(|| core.to_string());
+        }
+        if caps && !is_code && self.skeletons.contains_key(&skeleton(core)) {
+            // A syllable in capitals (KE HOACH): restored like any word.
+            return None;
+        }
+        let fix_letters = |seg: &str| -> String {
+            if let Some(f) = self.abbreviations.get(seg) {
+                return f.clone();
+            }
+            // English-model OCR reads Đ as P (BCP → BCĐ): only in text that is not already marked.
+            if !clean && seg.contains('P') {
+                let alt = seg.replace('P', "D");
+                if let Some(f) = self.abbreviations.get(&alt) {
+                    let only_p_to_d = f
+                        .chars()
+                        .zip(seg.chars())
+                        .all(|(a, b)| a == b || (a == 'Đ' && b == 'P') || (a == 'Đ' && b == 'D'));
+                    if only_p_to_d {
+                        return f.clone();
+                    }
+                }
+            }
+            seg.to_string()
+        };
+        let fix = |seg: &str| -> String {
+            // A number glued to the abbreviation (2022QD): fix the letters only.
+            let digits = seg.len() - seg.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let (num, seg) = seg.split_at(digits);
+            if seg.chars().count() < 2 || !seg.chars().all(|c| c.is_ascii_uppercase()) {
+                return format!("{num}{seg}");
+            }
+            format!("{num}{}", fix_letters(seg))
+        };
+        let mut out = String::with_capacity(core.len() + 4);
+        let mut seg = String::new();
+        for c in core.chars() {
+            if c == '-' || c == '/' {
+                out.push_str(&fix(&seg));
+                seg.clear();
+                out.push(c);
+            } else {
+                seg.push(c);
+            }
+        }
+        out.push_str(&fix(&seg));
+        Some(out)
+    }
+
+    /// The most frequent syllables of a skeleton: at most `max_candidates`, and none far rarer than
+    /// the most frequent one (rare variants cost beam time and almost never win).
+    fn frequent<'a>(&self, ids: &'a [u16]) -> &'a [u16] {
+        let top = ids
+            .first()
+            .map(|&i| self.lm.unigram[usize::from(i)])
+            .unwrap_or(0.0);
+        let n = ids
+            .iter()
+            .take(self.params.max_candidates)
+            .take_while(|&&i| self.lm.unigram[usize::from(i)] >= top - self.params.rare_margin)
+            .count();
+        &ids[..n]
+    }
+
+    /// [`Self::candidates`] through the cross-call cache.
+    fn shared_candidates(&self, core: &str, clean: bool, garbled: bool) -> Candidates {
+        let key = (core.to_string(), clean, garbled);
+        if let Ok(seen) = self.seen.read() {
+            if let Some(c) = seen.get(&key) {
+                return c.clone();
+            }
+        }
+        let c = self.candidates(core, clean, garbled);
+        if let Ok(mut seen) = self.seen.write() {
+            if seen.len() >= SEEN_CAPACITY {
+                seen.clear();
+            }
+            seen.insert(key, c.clone());
+        }
+        c
+    }
+
+    /// Candidates for a word core and what each writes out.
+    fn candidates(&self, core: &str, clean: bool, garbled: bool) -> (Vec<Cand>, Vec<Option<u16>>) {
+        let p = self.params;
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut outs: Vec<Option<u16>> = Vec::new();
+        let lower = core.to_lowercase();
+        let key = syllable_key(core);
+        let own = if is_word(core) {
+            self.lm.id(&key)
+        } else {
+            None
+        };
+        let sk = skeleton(core);
+        let marked = has_marks(core);
+        let push = |unit: u16,
+                    score: f32,
+                    out: Option<u16>,
+                    cands: &mut Vec<Cand>,
+                    outs: &mut Vec<Option<u16>>| {
+            if let Some(i) = cands.iter().position(|c| c.unit == unit && unit != UNK) {
+                if cands[i].score < score {
+                    cands[i].score = score;
+                }
+                return;
+            }
+            cands.push(Cand { unit, score });
+            outs.push(out);
+        };
+        if let Some(id) = own {
+            // A valid syllable: itself, or another with the same skeleton at a cost.
+            let change = if clean {
+                p.clean_change
+            } else if marked {
+                p.weak_change
+            } else {
+                0.0
+            };
+            push(id, 0.0, Some(id), &mut cands, &mut outs);
+            if let Some(ids) = self.skeletons.get(&sk) {
+                // In marked text OCR confuses tones, not letters (dân → dần, đổi → đối): only
+                // other tones of the same letters compete there.
+                let toneless = strip_tones(&key);
+                for &alt in self.frequent(ids) {
+                    if clean && strip_tones(&self.lm.vocab[usize::from(alt)]) != toneless {
+                        continue;
+                    }
+                    push(alt, -change, Some(alt), &mut cands, &mut outs);
+                }
+            }
+            if !garbled {
+                return (cands, outs);
+            }
+        }
+        if own.is_none() && is_word(core) && !clean {
+            if let Some(ids) = self.skeletons.get(&sk) {
+                // Letters right, marks wrong or missing (hién → hiện, hiến, hiền…).
+                for &alt in self.frequent(ids) {
+                    push(alt, 0.0, Some(alt), &mut cands, &mut outs);
+                }
+            }
+        }
+        // The OCR channel: whole-token table, then edit distance over the skeleton inventory.
+        if let Some(golds) = self.channel.tokens.get(&lower) {
+            for (g, lp) in golds.iter().take(4) {
+                if let Some(id) = self.lm.id(g) {
+                    push(id, *lp, Some(id), &mut cands, &mut outs);
+                }
+            }
+        }
+        let g: Vec<char> = strip_marks(&lower).chars().collect();
+        // Edit-distance search only when the letters themselves are not a known skeleton: a
+        // skeleton's own syllables already compete above, and the search is the costly part.
+        let known = is_word(core) && self.skeletons.contains_key(&sk);
+        // A lone letter is a list marker (a, b, c) or initial, not garble; lone & and ¢ are.
+        let lone_letter = g.len() == 1 && g[0].is_alphabetic();
+        if (!known || garbled)
+            && !lone_letter
+            && g.len() <= 10
+            && g.iter()
+                .any(|c| c.is_alphabetic() || *c == '&' || *c == '¢')
+        {
+            let max = if clean {
+                p.max_edit.min(3.0)
+            } else {
+                p.max_edit
+            };
+            let prepared = self.channel.prepare(&g);
+            let mut near: Vec<(f32, usize)> = Vec::new();
+            for (i, (_, t)) in self.skeleton_chars.iter().enumerate() {
+                if t.len() + 2 < g.len() || g.len() + 2 < t.len() {
+                    continue;
+                }
+                if let Some(d) = self.channel.distance_prepared(&prepared, t, max) {
+                    if d > 0.0 {
+                        // A valid-looking word of garbled text is misread less often than an
+                        // invalid one.
+                        near.push((if known { d + p.known_edit_extra } else { d }, i));
+                    }
+                }
+            }
+            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for &(d, i) in near.iter().take(4) {
+                if let Some(ids) = self.skeletons.get(&self.skeleton_chars[i].0) {
+                    for &alt in ids.iter().take(p.max_candidates / 2 + 1) {
+                        push(alt, -d, Some(alt), &mut cands, &mut outs);
+                    }
+                }
+            }
+        }
+        // Keeping the token as it is stays possible for names, foreign words and symbols — not for
+        // unaccented letters of a known skeleton, which are what restoration is for.
+        if clean || !known || cands.is_empty() {
+            // Digits or symbols inside letters (x3, K&) are almost never meant in unmarked text.
+            let glued = !clean && !is_word(core) && core.chars().any(char::is_alphabetic);
+            let keep = if clean {
+                p.keep_unknown_clean
+            } else if glued {
+                p.keep_unknown + p.glued_extra
+            } else {
+                p.keep_unknown
+            };
+            push(UNK, -keep, None, &mut cands, &mut outs);
+        }
+        // Bound the lattice: best channel + unigram first.
+        if cands.len() > 2 * p.max_candidates {
+            let mut idx: Vec<usize> = (0..cands.len()).collect();
+            let prior =
+                |i: usize| cands[i].score + self.lm.unigram[usize::from(cands[i].unit)] * 0.5;
+            idx.sort_by(|&a, &b| prior(b).total_cmp(&prior(a)).then(a.cmp(&b)));
+            idx.truncate(2 * p.max_candidates);
+            if !idx.iter().any(|&i| cands[i].unit == UNK) {
+                if let Some(k) = cands.iter().position(|c| c.unit == UNK) {
+                    idx.pop();
+                    idx.push(k);
+                }
+            }
+            idx.sort_unstable();
+            let c2 = idx.iter().map(|&i| cands[i]).collect();
+            let o2 = idx.iter().map(|&i| outs[i]).collect();
+            return (c2, o2);
+        }
+        (cands, outs)
+    }
+}

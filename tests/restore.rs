@@ -1,0 +1,226 @@
+//! Restoration on small fixtures: a model built in the test from `fixtures/restore/corpus`, then
+//! stripped and garbled sentences restored, clean text, case, codes and numbers kept, and damaged
+//! model files rejected with an error naming the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use vnplan::restore::build::{build, BuildOptions};
+use vnplan::restore::eval::{strip_text, token_accuracy};
+use vnplan::restore::{RestoreError, Restorer};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/restore")
+}
+
+/// The fixture model, built once per test binary.
+fn model_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restore-fixture.lm");
+        build(&BuildOptions {
+            corpus: vec![fixtures().join("corpus")],
+            out: out.clone(),
+            order: 4,
+            min_count: vec![1, 1, 1],
+            syllables: fixtures().join("syllables.txt"),
+            confusions: Some(fixtures().join("confusions.tsv")),
+            dev_every: 0,
+            dev_out: None,
+            dev_max_bytes: 0,
+            max_bytes: None,
+            weights: vec![],
+        })
+        .expect("fixture model builds");
+        out
+    })
+}
+
+fn restorer() -> Restorer {
+    Restorer::load(model_path()).expect("fixture model loads")
+}
+
+#[test]
+fn stripped_sentences_get_their_marks_back() {
+    let r = restorer();
+    let gold =
+        "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.\n\
+                Nhân dân tham gia đóng góp xây dựng đường giao thông nông thôn.\n";
+    let out = r.restore(&strip_text(gold));
+    assert_eq!(out.text, gold);
+    assert_eq!(out.tokens.len(), gold.split_whitespace().count());
+}
+
+#[test]
+fn clean_text_is_untouched() {
+    let r = restorer();
+    let text = "Kế hoạch nhằm nâng cao chất lượng các tiêu chí nông thôn mới trên địa bàn xã.\n\
+                Đời sống của nhân dân được cải thiện rõ rệt; thuỷ lợi, hoà bình.\n";
+    let out = r.restore(text);
+    assert_eq!(out.text, text);
+    assert_eq!(out.changed, 0);
+}
+
+#[test]
+fn case_pattern_is_kept() {
+    let r = restorer();
+    let out = r.restore("KE HOACH thuc hien\nXay dung nong thon moi");
+    assert_eq!(out.text, "KẾ HOẠCH thực hiện\nXây dựng nông thôn mới");
+}
+
+#[test]
+fn codes_numbers_and_urls_pass_through() {
+    let r = restorer();
+    let input =
+        "Nghi quyet so 34-NQ/ĐU ngay 25/12/2023, ke hoach 18/KH-UBND, https://example.vn/a 95 %";
+    let out = r.restore(input);
+    for kept in [
+        "34-NQ/ĐU",
+        "25/12/2023,",
+        "18/KH-UBND,",
+        "https://example.vn/a",
+        "95",
+        "%",
+    ] {
+        assert!(
+            out.text.split_whitespace().any(|t| t == kept),
+            "{kept} in {}",
+            out.text
+        );
+    }
+    assert!(out.text.starts_with("Nghị quyết"), "{}", out.text);
+}
+
+#[test]
+fn garbled_english_ocr_is_repaired() {
+    let r = restorer();
+    let gold =
+        "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.";
+    let garbled =
+        "Uy ban nhan dan x3 ban hanh ké hoach thyc hién Chwong trinh xay dung nong thon mdi.";
+    let out = r.restore(garbled);
+    let acc = token_accuracy(&out.text, gold);
+    assert!(acc.ratio() >= 0.9, "{} -> {}", garbled, out.text);
+    assert!(out.text.contains("xã ban"), "{}", out.text);
+    assert!(out.text.ends_with("mới."), "{}", out.text);
+}
+
+#[test]
+fn tokens_map_back_to_their_spans() {
+    let r = restorer();
+    let out = r.restore("  Nhan dan  (tham gia),\n\nxay dung");
+    let chars: Vec<char> = out.text.chars().collect();
+    for t in &out.tokens {
+        let span: String = chars[t.start..t.end].iter().collect();
+        assert_eq!(span, t.restored);
+        assert!((0.0..=1.0).contains(&t.confidence));
+    }
+    assert_eq!(out.tokens[2].original, "(tham");
+    assert_eq!(out.tokens[2].restored, "(tham");
+    assert!(
+        out.text.starts_with("  Nhân dân  (tham gia),\n\nxây dựng"),
+        "{}",
+        out.text
+    );
+}
+
+fn damaged_copy(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let mut bytes = std::fs::read(model_path()).expect("fixture model readable");
+    edit(&mut bytes);
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&p, bytes).expect("temp file writable");
+    p
+}
+
+#[test]
+fn corrupt_model_is_rejected() {
+    let p = damaged_copy("restore-corrupt.lm", |b| {
+        let i = b.len() - 10;
+        b[i] ^= 0x55;
+    });
+    let err = Restorer::load(&p)
+        .err()
+        .expect("corrupt model must be rejected");
+    let msg = err.to_string();
+    assert!(matches!(err, RestoreError::BadModel { .. }));
+    assert!(
+        msg.contains("restore-corrupt.lm") && msg.contains("checksum"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn truncated_model_is_rejected() {
+    let p = damaged_copy("restore-truncated.lm", |b| b.truncate(b.len() / 2));
+    let msg = Restorer::load(&p)
+        .err()
+        .expect("truncated model must be rejected")
+        .to_string();
+    assert!(
+        msg.contains("restore-truncated.lm") && msg.contains("truncated"),
+        "{msg}"
+    );
+    let p = damaged_copy("restore-notamodel.lm", |b| b.truncate(20));
+    let msg = Restorer::load(&p)
+        .err()
+        .expect("short file must be rejected")
+        .to_string();
+    assert!(msg.contains("restore-notamodel.lm"), "{msg}");
+    let missing = Restorer::load(Path::new("/nonexistent/model.lm"))
+        .err()
+        .expect("missing file");
+    assert!(missing.to_string().contains("/nonexistent/model.lm"));
+}
+
+#[test]
+fn abbreviations_get_their_d_back() {
+    let r = restorer();
+    let out = r.restore("Thuong truc HDND xa thuc hien Quyet dinh so 16/QD-UBND ngay 25/01/2024.");
+    assert!(out.text.contains(" HĐND "), "{}", out.text);
+    assert!(out.text.contains("16/QĐ-UBND"), "{}", out.text);
+    // A code already right is left alone, and so is an abbreviation that has no đ.
+    let out = r.restore("HĐND và UBND xã ban hành Quyết định số 16/QĐ-UBND.");
+    assert_eq!(out.changed, 0, "{}", out.text);
+}
+
+#[test]
+fn restorer_is_shared_across_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let r = restorer();
+    shared(&r);
+    let text = "Nhan dan tham gia xay dung nong thon moi.";
+    let want = r.restore(text).text;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2).map(|_| s.spawn(|| r.restore(text).text)).collect();
+        for h in handles {
+            assert_eq!(h.join().expect("worker finishes"), want);
+        }
+    });
+    assert!(
+        r.model_id().starts_with("restore-fixture@"),
+        "{}",
+        r.model_id()
+    );
+}
+
+#[test]
+fn model_build_is_deterministic() {
+    let again = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restore-fixture-again.lm");
+    build(&BuildOptions {
+        corpus: vec![fixtures().join("corpus")],
+        out: again.clone(),
+        order: 4,
+        min_count: vec![1, 1, 1],
+        syllables: fixtures().join("syllables.txt"),
+        confusions: Some(fixtures().join("confusions.tsv")),
+        dev_every: 0,
+        dev_out: None,
+        dev_max_bytes: 0,
+        max_bytes: None,
+        weights: vec![],
+    })
+    .expect("fixture model builds");
+    let a = std::fs::read(model_path()).expect("first model readable");
+    let b = std::fs::read(&again).expect("second model readable");
+    assert!(a == b, "two builds of the same corpus differ");
+}
