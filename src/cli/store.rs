@@ -1,4 +1,4 @@
-//! `vnplan ingest`, `query`, `search`, `sql`, `export`, `bench-ingest`: the batch and the analysts' side.
+//! `vnplan ingest`, `query`, `search`, `sql`, `export`, `bench ingest`: the batch and the analysts' side.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

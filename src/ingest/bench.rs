@@ -1,4 +1,4 @@
-//! The ingest benchmark (`vnplan bench-ingest`): how long a no-op re-run over many already-stored
+//! The ingest benchmark (`vnplan bench ingest`): how long a no-op re-run over many already-stored
 //! files takes (walk + sha256 + skip), and whether the store slows the pipeline down (pages/s of
 //! the processor alone vs. pages/s of a full ingest with the same processor and threads).
 //!
