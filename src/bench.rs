@@ -64,12 +64,21 @@ fn collect_pages(dir: &Path) -> Result<Vec<(String, image::GrayImage, f32)>, Str
     let mut pages = Vec::new();
     for f in files {
         let doc = source::open_path(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("page").to_string();
+        let stem = f
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("page")
+            .to_string();
         for n in 1..=doc.page_count() {
             match doc.page(n).map_err(|e| format!("{}: {e}", f.display()))? {
-                PageContent::Image { image, dpi } => pages.push((format!("{stem}_p{n}"), image, dpi)),
+                PageContent::Image { image, dpi } => {
+                    pages.push((format!("{stem}_p{n}"), image, dpi))
+                }
                 PageContent::Text { .. } => {
-                    return Err(format!("{}: page {n} has a text layer, not a scan", f.display()))
+                    return Err(format!(
+                        "{}: page {n} has a text layer, not a scan",
+                        f.display()
+                    ))
                 }
             }
         }
@@ -78,7 +87,12 @@ fn collect_pages(dir: &Path) -> Result<Vec<(String, image::GrayImage, f32)>, Str
 }
 
 /// Run the OCR benchmark. `gt_dir` holds `<stem>_p<N>.txt`; `with_cli` also times the tesseract CLI.
-pub fn ocr(pdf_dir: &Path, gt_dir: &Path, threads: usize, with_cli: bool) -> Result<OcrBenchReport, String> {
+pub fn ocr(
+    pdf_dir: &Path,
+    gt_dir: &Path,
+    threads: usize,
+    with_cli: bool,
+) -> Result<OcrBenchReport, String> {
     let pages = collect_pages(pdf_dir)?;
     if pages.is_empty() {
         return Err(format!("{}: no pages found", pdf_dir.display()));
@@ -100,7 +114,11 @@ pub fn ocr(pdf_dir: &Path, gt_dir: &Path, threads: usize, with_cli: bool) -> Res
         pages
             .par_iter()
             .map(|(name, img, dpi)| {
-                let n: u32 = name.rsplit("_p").next().and_then(|s| s.parse().ok()).unwrap_or(2);
+                let n: u32 = name
+                    .rsplit("_p")
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(2);
                 ocr::read_page(img, *dpi, n, &options)
                     .map(|p| crate::normalize::normalize_page(&p.text).text)
                     .map_err(|e| format!("{name}: {e}"))
@@ -152,7 +170,8 @@ pub fn ocr(pdf_dir: &Path, gt_dir: &Path, threads: usize, with_cli: bool) -> Res
     let mut scores = Vec::new();
     for (i, (name, _, _)) in pages.iter().enumerate() {
         let gt_path = gt_dir.join(format!("{name}.txt"));
-        let reference = std::fs::read_to_string(&gt_path).map_err(|e| format!("{}: {e}", gt_path.display()))?;
+        let reference =
+            std::fs::read_to_string(&gt_path).map_err(|e| format!("{}: {e}", gt_path.display()))?;
         let ours_text = ours[i].clone()?;
         let (edits, len) = cer_counts(&reference, &ours_text);
         let cli_edits = cli_texts.as_ref().map(|t| cer_counts(&reference, &t[i]).0);
@@ -165,7 +184,10 @@ pub fn ocr(pdf_dir: &Path, gt_dir: &Path, threads: usize, with_cli: bool) -> Res
     }
     let total: usize = scores.iter().map(|s| s.reference_chars).sum();
     let rate = |f: &dyn Fn(&PageScore) -> Option<usize>, only_p1: bool| -> Option<f64> {
-        let sel: Vec<&PageScore> = scores.iter().filter(|s| !only_p1 || s.page.ends_with("_p1")).collect();
+        let sel: Vec<&PageScore> = scores
+            .iter()
+            .filter(|s| !only_p1 || s.page.ends_with("_p1"))
+            .collect();
         let refs: usize = sel.iter().map(|s| s.reference_chars).sum();
         let edits: Option<usize> = sel.iter().map(|s| f(s)).sum();
         edits.map(|e| e as f64 / refs.max(1) as f64)
@@ -176,7 +198,8 @@ pub fn ocr(pdf_dir: &Path, gt_dir: &Path, threads: usize, with_cli: bool) -> Res
         vnplan_seconds_per_page: ours_secs / n,
         cli_seconds_per_page: cli_secs.map(|s| s / n),
         ratio: cli_secs.map(|c| ours_secs / c),
-        vnplan_cer: scores.iter().map(|s| s.vnplan_edits).sum::<usize>() as f64 / total.max(1) as f64,
+        vnplan_cer: scores.iter().map(|s| s.vnplan_edits).sum::<usize>() as f64
+            / total.max(1) as f64,
         cli_cer: rate(&|s| s.cli_edits, false),
         page1_vnplan_cer: rate(&|s| Some(s.vnplan_edits), true),
         page1_cli_cer: rate(&|s| s.cli_edits, true),

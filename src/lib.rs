@@ -4,14 +4,14 @@
 //! The flow of one document: source → ocr → normalize → restore → extract → JSON + store. Each stage
 //! is a module with a small typed interface; [`pipeline::Pipeline`] composes them.
 
+pub mod bench;
 pub mod document;
 pub mod extract;
 pub mod ingest;
-pub mod store;
-pub mod restore;
-pub mod vietnamese;
-pub mod source;
-pub mod ocr;
 pub mod normalize;
+pub mod ocr;
 pub mod pipeline;
-pub mod bench;
+pub mod restore;
+pub mod source;
+pub mod store;
+pub mod vietnamese;

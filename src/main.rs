@@ -86,7 +86,7 @@ enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
-        Ingest(cli::store::IngestArgs),
+    Ingest(cli::store::IngestArgs),
     Query(cli::store::QueryArgs),
     Search(cli::store::SearchArgs),
     Sql(cli::store::SqlArgs),
@@ -229,7 +229,12 @@ fn main() -> ExitCode {
                     for p in &r.pages {
                         let cli = p
                             .cli_edits
-                            .map(|e| format!("{:6.2} %", 100.0 * e as f64 / p.reference_chars.max(1) as f64))
+                            .map(|e| {
+                                format!(
+                                    "{:6.2} %",
+                                    100.0 * e as f64 / p.reference_chars.max(1) as f64
+                                )
+                            })
                             .unwrap_or_else(|| "-".into());
                         println!(
                             "{:<10} chars {:5}  vnplan CER {:6.2} %  tesseract CLI CER {cli}",
@@ -238,14 +243,27 @@ fn main() -> ExitCode {
                             100.0 * p.vnplan_edits as f64 / p.reference_chars.max(1) as f64
                         );
                     }
-                    let pct = |v: Option<f64>| v.map(|v| format!("{:.2} %", 100.0 * v)).unwrap_or_else(|| "-".into());
+                    let pct = |v: Option<f64>| {
+                        v.map(|v| format!("{:.2} %", 100.0 * v))
+                            .unwrap_or_else(|| "-".into())
+                    };
                     println!("pages: {}  threads: {}", r.pages.len(), r.threads);
-                    println!("CER all pages: vnplan {}  tesseract CLI {}", pct(Some(r.vnplan_cer)), pct(r.cli_cer));
-                    println!("CER page 1s:   vnplan {}  tesseract CLI {}", pct(r.page1_vnplan_cer), pct(r.page1_cli_cer));
+                    println!(
+                        "CER all pages: vnplan {}  tesseract CLI {}",
+                        pct(Some(r.vnplan_cer)),
+                        pct(r.cli_cer)
+                    );
+                    println!(
+                        "CER page 1s:   vnplan {}  tesseract CLI {}",
+                        pct(r.page1_vnplan_cer),
+                        pct(r.page1_cli_cer)
+                    );
                     println!(
                         "seconds/page:  vnplan {:.3}  tesseract CLI {}",
                         r.vnplan_seconds_per_page,
-                        r.cli_seconds_per_page.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into())
+                        r.cli_seconds_per_page
+                            .map(|s| format!("{s:.3}"))
+                            .unwrap_or_else(|| "-".into())
                     );
                     if let Some(ratio) = r.ratio {
                         println!("ratio vnplan/CLI: {ratio:.3}");
@@ -260,4 +278,3 @@ fn main() -> ExitCode {
         },
     }
 }
-

@@ -140,7 +140,8 @@ pub fn find_page_numbers(text: &str) -> Vec<Furniture> {
             (start, l)
         })
         .collect();
-    let non_empty: Vec<&(usize, &str)> = lines.iter().filter(|(_, l)| !l.trim().is_empty()).collect();
+    let non_empty: Vec<&(usize, &str)> =
+        lines.iter().filter(|(_, l)| !l.trim().is_empty()).collect();
     let candidates = [non_empty.first(), non_empty.last()];
     for (start, line) in candidates.into_iter().flatten().copied() {
         if is_page_number(line) && !found.iter().any(|f: &Furniture| f.char_start == *start) {
@@ -213,9 +214,17 @@ pub fn find_running_headers(pages: &[String]) -> Vec<Vec<Furniture>> {
         }
         for (i, p) in pages.iter().enumerate() {
             if let Some((s, l)) = edge_lines(p, first) {
-                if counts.get(&l).is_some_and(|&n| n * 2 >= pages.len() - 1 && n >= 2) {
+                if counts
+                    .get(&l)
+                    .is_some_and(|&n| n * 2 >= pages.len() - 1 && n >= 2)
+                {
                     result[i].push(Furniture {
-                        kind: if first { "running_header" } else { "running_footer" }.to_string(),
+                        kind: if first {
+                            "running_header"
+                        } else {
+                            "running_footer"
+                        }
+                        .to_string(),
                         char_start: s,
                         char_end: s + l.chars().count(),
                     });
@@ -245,7 +254,10 @@ mod tests {
     #[test]
     fn joins_codes_broken_at_line_end() {
         let n = normalize_page("Nghị quyết số 34/NQ-\nHĐND ngày 27/12/2023\nkinh tế -\nxã hội");
-        assert_eq!(n.text, "Nghị quyết số 34/NQ-HĐND ngày 27/12/2023\nkinh tế -\nxã hội\n");
+        assert_eq!(
+            n.text,
+            "Nghị quyết số 34/NQ-HĐND ngày 27/12/2023\nkinh tế -\nxã hội\n"
+        );
     }
 
     #[test]
@@ -255,7 +267,12 @@ mod tests {
         assert_eq!(n.furniture.len(), 2);
         let chars: Vec<char> = n.text.chars().collect();
         let last = &n.furniture[1];
-        assert_eq!(chars[last.char_start..last.char_end].iter().collect::<String>(), "- 3 -");
+        assert_eq!(
+            chars[last.char_start..last.char_end]
+                .iter()
+                .collect::<String>(),
+            "- 3 -"
+        );
     }
 
     #[test]
@@ -272,6 +289,8 @@ mod tests {
             .map(|i| format!("Kế hoạch NTM xã Quang Trung\nnội dung {i}\n"))
             .collect();
         let marks = find_running_headers(&pages);
-        assert!(marks.iter().all(|m| m.len() == 1 && m[0].kind == "running_header"));
+        assert!(marks
+            .iter()
+            .all(|m| m.len() == 1 && m[0].kind == "running_header"));
     }
 }

@@ -110,10 +110,15 @@ impl Pipeline {
             },
         );
         for note in &src.notes {
-            doc.warnings.push(Warning::new("source_note", note.clone(), None));
+            doc.warnings
+                .push(Warning::new("source_note", note.clone(), None));
         }
         if read.iter().all(|p| p.page.text.trim().is_empty()) {
-            if let Some(w) = read.iter().flat_map(|p| p.warnings.iter()).find(|w| w.code == "page_unreadable") {
+            if let Some(w) = read
+                .iter()
+                .flat_map(|p| p.warnings.iter())
+                .find(|w| w.code == "page_unreadable")
+            {
                 return Err(Failure {
                     path: path.to_path_buf(),
                     sha256: Some(sha),

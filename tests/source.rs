@@ -11,7 +11,9 @@ use vnplan::document::PageMethod;
 use vnplan::pipeline::{Pipeline, PipelineOptions};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn read_gt(name: &str) -> String {
@@ -58,7 +60,11 @@ fn scanned_pdfs_in_every_image_encoding_are_read_by_ocr() {
     for (name, gt, limit) in [
         ("source/scan_dct_200dpi.pdf", "source/002_p2.gt.txt", 0.02),
         ("source/scan_ccitt_300dpi.pdf", "source/002_p2.gt.txt", 0.03),
-        ("source/scan_flate1_300dpi.pdf", "source/001_p2.gt.txt", 0.03),
+        (
+            "source/scan_flate1_300dpi.pdf",
+            "source/001_p2.gt.txt",
+            0.03,
+        ),
     ] {
         let doc = pipeline().process(&fixture(name)).expect(name);
         assert_eq!(doc.pages.len(), 1);
@@ -93,7 +99,12 @@ fn images_png_jpeg_and_multipage_tiff() {
     assert_eq!(doc.pages.len(), 2, "both frames of the TIFF");
     for page in &doc.pages {
         let rate = cer(&gt, &page.text);
-        assert!(rate <= 0.04, "tiff page {}: CER {:.2} %", page.number, rate * 100.0);
+        assert!(
+            rate <= 0.04,
+            "tiff page {}: CER {:.2} %",
+            page.number,
+            rate * 100.0
+        );
     }
 }
 
@@ -103,7 +114,10 @@ fn text_files_utf16_and_legacy_encodings() {
         .process(&fixture("source/page_utf16.txt"))
         .expect("utf-16");
     assert_eq!(doc.pages[0].method, PageMethod::Text);
-    assert_eq!(cer(&read_gt("source/002_p2.gt.txt"), &doc.pages[0].text), 0.0);
+    assert_eq!(
+        cer(&read_gt("source/002_p2.gt.txt"), &doc.pages[0].text),
+        0.0
+    );
 
     // TCVN3 has no code for some toned capitals (its files write them in lower case), so the
     // comparison ignores case.
@@ -129,18 +143,22 @@ fn bad_inputs_fail_with_a_reason() {
         ("source/bad/truncated.pdf", None, "damaged or truncated"),
         ("source/bad/encrypted.pdf", None, "encrypted"),
         ("source/bad/zero_pages.pdf", None, "no pages"),
-        ("source/bad/not_a_pdf.pdf", None, "not a document vnplan can read"),
+        (
+            "source/bad/not_a_pdf.pdf",
+            None,
+            "not a document vnplan can read",
+        ),
         ("source/bad/empty.txt", None, "empty"),
         ("source/bad/corrupt.jpg", Some(1), "JPEG image is corrupt"),
         ("source/bad/bomb.png", Some(1), "decompression bomb"),
         ("source/bad/bomb_image.pdf", Some(1), "decompression bomb"),
     ] {
-        let failure = pipeline()
-            .process(&fixture(name))
-            .expect_err(name);
+        let failure = pipeline().process(&fixture(name)).expect_err(name);
         assert_eq!(failure.page, page, "{name}: {failure}");
         assert!(failure.reason.contains(words), "{name}: {}", failure.reason);
-        assert!(failure.to_string().contains(name.rsplit('/').next().unwrap_or(name)));
+        assert!(failure
+            .to_string()
+            .contains(name.rsplit('/').next().unwrap_or(name)));
     }
 }
 
@@ -181,12 +199,20 @@ fn a_batch_with_bad_files_reads_the_good_ones() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stdout.contains("hồ sơ minh chứng"), "the UTF-16 file before the bad ones is read");
-    assert!(stdout.contains("Yên Thế"), "the born-digital file after the bad ones is read");
+    assert!(
+        stdout.contains("hồ sơ minh chứng"),
+        "the UTF-16 file before the bad ones is read"
+    );
+    assert!(
+        stdout.contains("Yên Thế"),
+        "the born-digital file after the bad ones is read"
+    );
     for b in bad {
         let file = b.rsplit('/').next().unwrap_or(b);
         assert!(
-            stderr.lines().any(|l| l.contains(file) && l.contains("error")),
+            stderr
+                .lines()
+                .any(|l| l.contains(file) && l.contains("error")),
             "{file} named on stderr:\n{stderr}"
         );
     }

@@ -69,4 +69,3 @@ pub fn extract(out: &Path, gold: &Path) -> anyhow::Result<()> {
     );
     Ok(())
 }
-

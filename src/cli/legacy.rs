@@ -35,8 +35,8 @@ pub fn encode(
     use anyhow::Context;
     let text = std::fs::read_to_string(input)
         .with_context(|| format!("reading {} as UTF-8", input.display()))?;
-    let bytes =
-        legacy::encode_str(&text, encoding).with_context(|| format!("encoding {}", input.display()))?;
+    let bytes = legacy::encode_str(&text, encoding)
+        .with_context(|| format!("encoding {}", input.display()))?;
     std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
     Ok(())
 }

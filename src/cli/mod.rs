@@ -19,4 +19,3 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
         }
     }
 }
-

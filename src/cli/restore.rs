@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 /// Restore Vietnamese diacritics and repair OCR garble, token by token.
 #[derive(Args)]
 pub struct RestoreArgs {
-
     /// Input file (stdin when absent).
     pub file: Option<PathBuf>,
     /// Per-token JSON (original, restored, confidence, offsets) instead of text.
@@ -58,7 +57,6 @@ pub enum LmCommand {
 /// Token accuracy of restoration against gold text.
 #[derive(Args)]
 pub struct EvalRestoreArgs {
-
     /// Text to restore (default: the gold text with all marks stripped).
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -81,7 +79,6 @@ pub struct EvalRestoreArgs {
 /// Restoration throughput, model load time and peak memory.
 #[derive(Args)]
 pub struct BenchRestoreArgs {
-
     /// Text to restore (repeated as needed).
     #[arg(long)]
     pub input: PathBuf,
@@ -121,20 +118,19 @@ fn peak_rss_kb() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-
 pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let RestoreArgs { file, json, model } = args;
-            let r = load_restorer(model)?;
-            let text = read_input(file.as_deref())?;
-            let out = r.restore(&text);
-            let mut stdout = std::io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut stdout, &out)?;
-                writeln!(stdout)?;
-            } else {
-                stdout.write_all(out.text.as_bytes())?;
-            }
-            Ok(())
+    let r = load_restorer(model)?;
+    let text = read_input(file.as_deref())?;
+    let out = r.restore(&text);
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &out)?;
+        writeln!(stdout)?;
+    } else {
+        stdout.write_all(out.text.as_bytes())?;
+    }
+    Ok(())
 }
 
 pub fn lm(command: LmCommand) -> anyhow::Result<()> {
@@ -151,58 +147,58 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         max_bytes,
         weights,
     } = command;
-            let weights = weights
-                .iter()
-                .map(|w| {
-                    let (name, n) = w
-                        .split_once('=')
-                        .ok_or_else(|| anyhow::anyhow!("--weight {w}: expected FOLDER=N"))?;
-                    let n: u32 = n
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("--weight {w}: N must be a whole number"))?;
-                    Ok((name.to_string(), n))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let first = corpus.first().cloned().unwrap_or_default();
-            let root = if first.is_dir() {
-                first
-            } else {
-                first.parent().map(PathBuf::from).unwrap_or_default()
-            };
-            let syllables = syllables.unwrap_or_else(|| root.join("syllables.txt"));
-            let t0 = std::time::Instant::now();
-            let stats = build::build(&build::BuildOptions {
-                corpus,
-                out: out.clone(),
-                order,
-                min_count,
-                syllables,
-                confusions,
-                dev_every,
-                dev_out,
-                dev_max_bytes: 150_000,
-                max_bytes,
-                weights,
-            })?;
-            println!(
-                "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",
-                out.display(),
-                stats.files,
-                stats.lines,
-                stats.tokens,
-                stats.unk_tokens,
-                stats.dev_docs
-            );
-            for (i, (d, k)) in stats.distinct.iter().zip(&stats.kept).enumerate() {
-                println!("  {}-grams: {d} distinct, {k} kept", i + 2);
-            }
-            println!(
-                "  minimum counts {:?}; {} bytes, {:.1} s",
-                stats.min_count,
-                stats.file_bytes,
-                t0.elapsed().as_secs_f64()
-            );
-            Ok(())
+    let weights = weights
+        .iter()
+        .map(|w| {
+            let (name, n) = w
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--weight {w}: expected FOLDER=N"))?;
+            let n: u32 = n
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--weight {w}: N must be a whole number"))?;
+            Ok((name.to_string(), n))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let first = corpus.first().cloned().unwrap_or_default();
+    let root = if first.is_dir() {
+        first
+    } else {
+        first.parent().map(PathBuf::from).unwrap_or_default()
+    };
+    let syllables = syllables.unwrap_or_else(|| root.join("syllables.txt"));
+    let t0 = std::time::Instant::now();
+    let stats = build::build(&build::BuildOptions {
+        corpus,
+        out: out.clone(),
+        order,
+        min_count,
+        syllables,
+        confusions,
+        dev_every,
+        dev_out,
+        dev_max_bytes: 150_000,
+        max_bytes,
+        weights,
+    })?;
+    println!(
+        "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",
+        out.display(),
+        stats.files,
+        stats.lines,
+        stats.tokens,
+        stats.unk_tokens,
+        stats.dev_docs
+    );
+    for (i, (d, k)) in stats.distinct.iter().zip(&stats.kept).enumerate() {
+        println!("  {}-grams: {d} distinct, {k} kept", i + 2);
+    }
+    println!(
+        "  minimum counts {:?}; {} bytes, {:.1} s",
+        stats.min_count,
+        stats.file_bytes,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
@@ -215,26 +211,25 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
         params,
         garble,
     } = args;
-            let mut r = load_restorer(model)?;
-            for p in &params {
-                r.params.set(p).map_err(anyhow::Error::msg)?;
-            }
-            let gold_text = read_input(Some(&gold))?;
-            let input_text = match &input {
-                Some(p) => read_input(Some(p))?,
-                None if garble => eval::garble_text(&gold_text, &r.language_model().confusions),
-                None => eval::strip_text(&gold_text),
-            };
-            let t0 = std::time::Instant::now();
-            let out = r.restore(&input_text);
-            let secs = t0.elapsed().as_secs_f64();
-            if let Some(o) = output {
-                std::fs::write(&o, &out.text)
-                    .with_context(|| format!("{}: cannot write", o.display()))?;
-            }
-            let before = eval::token_accuracy(&input_text, &gold_text);
-            let after = eval::token_accuracy(&out.text, &gold_text);
-            println!(
+    let mut r = load_restorer(model)?;
+    for p in &params {
+        r.params.set(p).map_err(anyhow::Error::msg)?;
+    }
+    let gold_text = read_input(Some(&gold))?;
+    let input_text = match &input {
+        Some(p) => read_input(Some(p))?,
+        None if garble => eval::garble_text(&gold_text, &r.language_model().confusions),
+        None => eval::strip_text(&gold_text),
+    };
+    let t0 = std::time::Instant::now();
+    let out = r.restore(&input_text);
+    let secs = t0.elapsed().as_secs_f64();
+    if let Some(o) = output {
+        std::fs::write(&o, &out.text).with_context(|| format!("{}: cannot write", o.display()))?;
+    }
+    let before = eval::token_accuracy(&input_text, &gold_text);
+    let after = eval::token_accuracy(&out.text, &gold_text);
+    println!(
                 "input {:.2} % -> restored {:.2} % of {} gold tokens ({} matched; {} tokens changed; {:.2} s)",
                 100.0 * before.ratio(),
                 100.0 * after.ratio(),
@@ -243,7 +238,7 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
                 out.changed,
                 secs
             );
-            Ok(())
+    Ok(())
 }
 
 pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
@@ -252,25 +247,25 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
         model,
         tokens,
     } = args;
-            let path = model.unwrap_or_else(vnplan::restore::default_model_path);
-            let t0 = std::time::Instant::now();
-            let r = vnplan::restore::Restorer::load(&path)?;
-            let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
-            let text = read_input(Some(&input))?;
-            let per = text.split_whitespace().count().max(1);
-            let rounds = tokens.div_ceil(per);
-            let t1 = std::time::Instant::now();
-            let mut changed = 0;
-            for _ in 0..rounds {
-                changed += r.restore(&text).changed;
-            }
-            let secs = t1.elapsed().as_secs_f64();
-            println!(
+    let path = model.unwrap_or_else(vnplan::restore::default_model_path);
+    let t0 = std::time::Instant::now();
+    let r = vnplan::restore::Restorer::load(&path)?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let text = read_input(Some(&input))?;
+    let per = text.split_whitespace().count().max(1);
+    let rounds = tokens.div_ceil(per);
+    let t1 = std::time::Instant::now();
+    let mut changed = 0;
+    for _ in 0..rounds {
+        changed += r.restore(&text).changed;
+    }
+    let secs = t1.elapsed().as_secs_f64();
+    println!(
                 "model {} loaded in {load_ms:.1} ms; {} tokens in {secs:.2} s = {:.0} tokens/s on one thread ({changed} changed); peak RSS {} MB",
                 r.model_id(),
                 rounds * per,
                 (rounds * per) as f64 / secs,
                 peak_rss_kb().unwrap_or(0) / 1024
             );
-            Ok(())
+    Ok(())
 }

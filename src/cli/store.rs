@@ -106,17 +106,13 @@ impl Progress {
                     bar.set_length(self.total);
                     bar.set_position(0);
                     bar.set_style(
-                        ProgressStyle::with_template(
-                            "{bar:30} {pos}/{len} docs  {msg}  ETA {eta}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        ProgressStyle::with_template("{bar:30} {pos}/{len} docs  {msg}  ETA {eta}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
                     bar.set_message("0 pages");
                 }
                 if self.plain {
-                    eprintln!(
-                        "ingest: {to_process} to process, {skipped} skipped ({stale} stale)"
-                    );
+                    eprintln!("ingest: {to_process} to process, {skipped} skipped ({stale} stale)");
                 }
             }
             IngestEvent::Done { pages, .. } => {

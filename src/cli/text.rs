@@ -53,7 +53,6 @@ pub fn run(files: &[PathBuf], json: bool, pipeline: Pipeline) -> ExitCode {
     }
 }
 
-
 /// `vnplan extract`: one JSON document per file.
 pub fn extract(files: &[PathBuf], out: Option<&std::path::Path>, pipeline: Pipeline) -> ExitCode {
     if out.is_none() && files.len() > 1 {
@@ -71,7 +70,12 @@ pub fn extract(files: &[PathBuf], out: Option<&std::path::Path>, pipeline: Pipel
         match pipeline.process(path) {
             Ok(doc) => {
                 for w in doc.warnings.iter().filter(|w| w.code == "page_unreadable") {
-                    eprintln!("vnplan: {}: page {}: {}", path.display(), w.page.unwrap_or(0), w.message);
+                    eprintln!(
+                        "vnplan: {}: page {}: {}",
+                        path.display(),
+                        w.page.unwrap_or(0),
+                        w.message
+                    );
                 }
                 let json = match serde_json::to_string_pretty(&doc) {
                     Ok(j) => j,
@@ -83,7 +87,10 @@ pub fn extract(files: &[PathBuf], out: Option<&std::path::Path>, pipeline: Pipel
                 };
                 match out {
                     Some(dir) => {
-                        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("document");
+                        let stem = path
+                            .file_stem()
+                            .and_then(|s| s.to_str())
+                            .unwrap_or("document");
                         let target = dir.join(format!("{stem}.json"));
                         if let Err(e) = std::fs::write(&target, json + "\n") {
                             eprintln!("vnplan: error: cannot write {}: {e}", target.display());

@@ -34,7 +34,10 @@ impl std::fmt::Display for EngineError {
         match self {
             EngineError::Init(m) => write!(f, "{m}"),
             EngineError::Deadline { seconds } => {
-                write!(f, "Tesseract ran past the {seconds} s time limit for a page")
+                write!(
+                    f,
+                    "Tesseract ran past the {seconds} s time limit for a page"
+                )
             }
             EngineError::Failed => write!(f, "Tesseract failed to recognize the page"),
         }
@@ -60,7 +63,9 @@ impl Engine {
         unsafe {
             let api = sys::TessBaseAPICreate();
             if api.is_null() {
-                return Err(EngineError::Init("Tesseract could not be created".to_string()));
+                return Err(EngineError::Init(
+                    "Tesseract could not be created".to_string(),
+                ));
             }
             let rc = sys::TessBaseAPIInit3(api, ptr::null(), lang.as_ptr());
             if rc != 0 {
@@ -129,7 +134,10 @@ impl Engine {
             );
             let monitor = sys::TessMonitorCreate();
             if deadline_ms > 0 {
-                sys::TessMonitorSetDeadlineMSecs(monitor, deadline_ms.min(i32::MAX as u32) as c_int);
+                sys::TessMonitorSetDeadlineMSecs(
+                    monitor,
+                    deadline_ms.min(i32::MAX as u32) as c_int,
+                );
             }
             let start = std::time::Instant::now();
             let rc = sys::TessBaseAPIRecognize(self.api, monitor);

@@ -107,7 +107,10 @@ pub fn read_page(
     let regions = regions.unwrap_or_else(|| vec![(0, 0, w, h)]);
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|e| e.languages != options.languages) {
+        if slot
+            .as_ref()
+            .is_none_or(|e| e.languages != options.languages)
+        {
             *slot = Some(Engine::new(&options.languages)?);
         }
         let engine = slot.as_mut().ok_or(EngineError::Failed)?;

@@ -22,7 +22,11 @@ struct Binary {
 
 fn otsu(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
-    let sum_all: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
     let (mut w_b, mut sum_b, mut best, mut threshold) = (0u64, 0f64, 0f64, 128u8);
     for (t, &count) in hist.iter().enumerate() {
         w_b += count;
@@ -225,7 +229,12 @@ pub fn header_columns(image: &GrayImage) -> Option<Vec<Region>> {
             .map(|x| (top..bottom).filter(|&yy| b.ink[yy * w + x]).count())
             .collect();
         (0..w)
-            .map(|x| counts[x.saturating_sub(2)..(x + 3).min(w)].iter().sum::<usize>() > 6)
+            .map(|x| {
+                counts[x.saturating_sub(2)..(x + 3).min(w)]
+                    .iter()
+                    .sum::<usize>()
+                    > 6
+            })
             .collect()
     };
     let gap_min = (w as f64 * 0.015) as usize;

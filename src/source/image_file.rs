@@ -24,7 +24,11 @@ impl ImageSource {
             Kind::Tiff => count_tiff_frames(&bytes)?,
             _ => 1,
         };
-        Ok(ImageSource { bytes, kind, frames })
+        Ok(ImageSource {
+            bytes,
+            kind,
+            frames,
+        })
     }
 
     pub fn page_count(&self) -> u32 {
@@ -44,8 +48,13 @@ impl ImageSource {
 }
 
 fn decode_single(bytes: &[u8], format: ImageFormat, page: u32) -> Result<PageContent, SourceError> {
-    let name = if format == ImageFormat::Png { "PNG" } else { "JPEG" };
-    let corrupt = |e: image::ImageError| SourceError::page(page, format!("the {name} image is corrupt: {e}"));
+    let name = if format == ImageFormat::Png {
+        "PNG"
+    } else {
+        "JPEG"
+    };
+    let corrupt =
+        |e: image::ImageError| SourceError::page(page, format!("the {name} image is corrupt: {e}"));
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PAGE_PIXELS * 4);
@@ -111,7 +120,9 @@ fn count_tiff_frames(bytes: &[u8]) -> Result<u32, SourceError> {
         }
         n += 1;
         if n > 10_000 {
-            return Err(SourceError::file("the TIFF has more than 10 000 frames (a loop in its directory chain)"));
+            return Err(SourceError::file(
+                "the TIFF has more than 10 000 frames (a loop in its directory chain)",
+            ));
         }
     }
     Ok(n)
@@ -130,16 +141,19 @@ fn tiff_frame(bytes: &[u8], number: u32) -> Result<PageContent, SourceError> {
     let data = match dec.read_image().map_err(err)? {
         DecodingResult::U8(d) => d,
         DecodingResult::U16(d) => d.into_iter().map(|v| (v >> 8) as u8).collect(),
-        _ => {
-            return Err(SourceError::page(number, "the TIFF frame has a sample format vnplan does not read (floating point or 32/64-bit)"))
-        }
+        _ => return Err(SourceError::page(
+            number,
+            "the TIFF frame has a sample format vnplan does not read (floating point or 32/64-bit)",
+        )),
     };
-    let white_is_zero = matches!(
-        dec.get_tag_u32(Tag::PhotometricInterpretation),
-        Ok(0)
-    );
+    let white_is_zero = matches!(dec.get_tag_u32(Tag::PhotometricInterpretation), Ok(0));
     let n = (w as usize) * (h as usize);
-    let short = || SourceError::page(number, "the TIFF frame holds fewer samples than its size says (truncated)");
+    let short = || {
+        SourceError::page(
+            number,
+            "the TIFF frame holds fewer samples than its size says (truncated)",
+        )
+    };
     let gray: Vec<u8> = match color {
         ColorType::Gray(1) => {
             let row = (w as usize).div_ceil(8);
@@ -160,7 +174,10 @@ fn tiff_frame(bytes: &[u8], number: u32) -> Result<PageContent, SourceError> {
         ColorType::RGB(_) => rgb_to_gray(&data, 3, n),
         ColorType::RGBA(_) => rgb_to_gray(&data, 4, n),
         other => {
-            return Err(SourceError::page(number, format!("the TIFF frame's colour type {other:?} is not supported")))
+            return Err(SourceError::page(
+                number,
+                format!("the TIFF frame's colour type {other:?} is not supported"),
+            ))
         }
     };
     if gray.len() < n {

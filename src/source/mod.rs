@@ -124,7 +124,7 @@ pub struct SourceDocument {
 }
 
 enum Inner {
-    Pdf(pdf::PdfSource),
+    Pdf(Box<pdf::PdfSource>),
     Images(image_file::ImageSource),
     Text(Vec<String>),
 }
@@ -146,7 +146,7 @@ impl SourceDocument {
         })?;
         let mut notes = Vec::new();
         let inner = match kind {
-            Kind::Pdf => Inner::Pdf(pdf::PdfSource::open(bytes)?),
+            Kind::Pdf => Inner::Pdf(Box::new(pdf::PdfSource::open(bytes)?)),
             Kind::Png | Kind::Jpeg | Kind::Tiff => {
                 Inner::Images(image_file::ImageSource::open(bytes, kind)?)
             }
@@ -196,7 +196,10 @@ impl SourceDocument {
 /// Check an image's size before decoding it.
 pub(crate) fn check_pixels(width: u64, height: u64, page: u32) -> Result<(), SourceError> {
     if width == 0 || height == 0 {
-        return Err(SourceError::page(page, "the page image has zero width or height"));
+        return Err(SourceError::page(
+            page,
+            "the page image has zero width or height",
+        ));
     }
     if width.saturating_mul(height) > MAX_PAGE_PIXELS {
         return Err(SourceError::page(
@@ -212,8 +215,8 @@ pub(crate) fn check_pixels(width: u64, height: u64, page: u32) -> Result<(), Sou
 
 /// Read a file and open it; the error names nothing but the cause (callers add the path).
 pub fn open_path(path: &Path) -> Result<SourceDocument, SourceError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| SourceError::file(format!("cannot read the file: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| SourceError::file(format!("cannot read the file: {e}")))?;
     SourceDocument::open(path, bytes)
 }
 

@@ -94,7 +94,10 @@ impl PdfSource {
 
     /// The page's text layer, when it has a usable one; legacy TCVN3/VNI fonts transcoded.
     fn text_layer(&self, number: u32, id: ObjectId) -> Option<String> {
-        let raw = self.doc.extract_text_with_limit(&[number], MAX_DECOMPRESSED).ok()?;
+        let raw = self
+            .doc
+            .extract_text_with_limit(&[number], MAX_DECOMPRESSED)
+            .ok()?;
         let useful = raw.chars().filter(|c| c.is_alphanumeric()).count();
         if useful < MIN_TEXT_LAYER_CHARS {
             return None;
@@ -159,7 +162,10 @@ impl PdfSource {
         let (pw, ph) = ((w * scale).ceil() as u64, (h * scale).ceil() as u64);
         check_pixels(pw, ph, number)?;
         if pw > u16::MAX as u64 || ph > u16::MAX as u64 {
-            return Err(SourceError::page(number, format!("the page is too large to render ({pw}×{ph} pixels)")));
+            return Err(SourceError::page(
+                number,
+                format!("the page is too large to render ({pw}×{ph} pixels)"),
+            ));
         }
         let cache = hayro::RenderCache::new();
         let pixmap = hayro::render(
@@ -212,41 +218,62 @@ fn media_box_width(doc: &LoDocument, page: &lopdf::Dictionary) -> Option<f32> {
 
 /// Decode a page image lopdf can hand over as pixels: DCT (JPEG) and Flate (1-bit and 8-bit gray,
 /// 8-bit RGB). `Ok(None)` for encodings left to the renderer.
-fn decode_native(img: &lopdf::xobject::PdfImage<'_>, page: u32) -> Result<Option<GrayImage>, SourceError> {
+fn decode_native(
+    img: &lopdf::xobject::PdfImage<'_>,
+    page: u32,
+) -> Result<Option<GrayImage>, SourceError> {
     let filters = img.filters.clone().unwrap_or_default();
     let (w, h) = (img.width as u32, img.height as u32);
     match filters.as_slice() {
         [f] if f == "DCTDecode" => {
-            let decoded = image::load_from_memory_with_format(img.content, image::ImageFormat::Jpeg)
-                .map_err(|e| SourceError::page(page, format!("the page's JPEG image is corrupt: {e}")))?;
+            let decoded =
+                image::load_from_memory_with_format(img.content, image::ImageFormat::Jpeg)
+                    .map_err(|e| {
+                        SourceError::page(page, format!("the page's JPEG image is corrupt: {e}"))
+                    })?;
             Ok(Some(decoded.to_luma8()))
         }
         [f] if f == "FlateDecode" => {
             let stream = lopdf::Stream::new(img.origin_dict.clone(), img.content.to_vec());
             let data = stream
                 .decompressed_content_with_limit(MAX_DECOMPRESSED)
-                .map_err(|e| SourceError::page(page, format!("the page's Flate image cannot be decompressed: {e}")))?;
+                .map_err(|e| {
+                    SourceError::page(
+                        page,
+                        format!("the page's Flate image cannot be decompressed: {e}"),
+                    )
+                })?;
             let bpc = img.bits_per_component.unwrap_or(8);
             let cs = img.color_space.as_deref().unwrap_or("DeviceGray");
             let inverted = decode_inverted(img.origin_dict);
             let pixels = match (bpc, cs) {
                 (1, _) => unpack_bits(&data, w, h, inverted),
-                (8, "DeviceGray") | (8, "CalGray") => take_exact(&data, (w * h) as usize).map(|d| {
-                    if inverted {
-                        d.iter().map(|v| 255 - v).collect()
-                    } else {
-                        d.to_vec()
-                    }
-                }),
-                (8, "DeviceRGB") | (8, "CalRGB") => take_exact(&data, (w * h * 3) as usize).map(|d| {
-                    d.chunks_exact(3)
-                        .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
-                        .collect()
-                }),
+                (8, "DeviceGray") | (8, "CalGray") => {
+                    take_exact(&data, (w * h) as usize).map(|d| {
+                        if inverted {
+                            d.iter().map(|v| 255 - v).collect()
+                        } else {
+                            d.to_vec()
+                        }
+                    })
+                }
+                (8, "DeviceRGB") | (8, "CalRGB") => {
+                    take_exact(&data, (w * h * 3) as usize).map(|d| {
+                        d.chunks_exact(3)
+                            .map(|p| {
+                                ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000)
+                                    as u8
+                            })
+                            .collect()
+                    })
+                }
                 _ => return Ok(None),
             };
             let pixels = pixels.ok_or_else(|| {
-                SourceError::page(page, "the page's Flate image holds fewer bytes than its size says (truncated)")
+                SourceError::page(
+                    page,
+                    "the page's Flate image holds fewer bytes than its size says (truncated)",
+                )
             })?;
             Ok(GrayImage::from_raw(w, h, pixels))
         }

@@ -60,7 +60,11 @@ fn utf8(bytes: &[u8]) -> Result<Decoded, SourceError> {
             text: t.to_string(),
             note: None,
         })
-        .map_err(|e| SourceError::file(format!("the file claims UTF-8 (byte-order mark) but is not: {e}")))
+        .map_err(|e| {
+            SourceError::file(format!(
+                "the file claims UTF-8 (byte-order mark) but is not: {e}"
+            ))
+        })
 }
 
 fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16, name: &str) -> Result<Decoded, SourceError> {
@@ -70,7 +74,11 @@ fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16, name: &str) -> Result<Decoded, 
             text,
             note: Some(format!("decoded from {name}")),
         })
-        .map_err(|_| SourceError::file(format!("the file claims {name} (byte-order mark) but holds invalid UTF-16")))
+        .map_err(|_| {
+            SourceError::file(format!(
+                "the file claims {name} (byte-order mark) but holds invalid UTF-16"
+            ))
+        })
 }
 
 /// Split text into pages on form feeds; a trailing empty chunk (a final form feed) is no page.
@@ -92,7 +100,10 @@ mod tests {
         for u in "Kế hoạch".encode_utf16() {
             bytes.extend_from_slice(&u.to_le_bytes());
         }
-        assert_eq!(decode(&bytes).map(|d| d.text).ok().as_deref(), Some("Kế hoạch"));
+        assert_eq!(
+            decode(&bytes).map(|d| d.text).ok().as_deref(),
+            Some("Kế hoạch")
+        );
     }
 
     #[test]

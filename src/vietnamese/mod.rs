@@ -41,9 +41,30 @@ impl Tone {
 
 /// Each row: one vowel letter (with its letter diacritic) in the six tones, lower then upper case.
 const VOWEL_ROWS: [&str; 24] = [
-    "aàáảãạ", "ăằắẳẵặ", "âầấẩẫậ", "eèéẻẽẹ", "êềếểễệ", "iìíỉĩị", "oòóỏõọ", "ôồốổỗộ", "ơờớởỡợ", "uùúủũụ",
-    "ưừứửữự", "yỳýỷỹỵ", "AÀÁẢÃẠ", "ĂẰẮẲẴẶ", "ÂẦẤẨẪẬ", "EÈÉẺẼẸ", "ÊỀẾỂỄỆ", "IÌÍỈĨỊ", "OÒÓỎÕỌ",
-    "ÔỒỐỔỖỘ", "ƠỜỚỞỠỢ", "UÙÚỦŨỤ", "ƯỪỨỬỮỰ", "YỲÝỶỸỴ",
+    "aàáảãạ",
+    "ăằắẳẵặ",
+    "âầấẩẫậ",
+    "eèéẻẽẹ",
+    "êềếểễệ",
+    "iìíỉĩị",
+    "oòóỏõọ",
+    "ôồốổỗộ",
+    "ơờớởỡợ",
+    "uùúủũụ",
+    "ưừứửữự",
+    "yỳýỷỹỵ",
+    "AÀÁẢÃẠ",
+    "ĂẰẮẲẴẶ",
+    "ÂẦẤẨẪẬ",
+    "EÈÉẺẼẸ",
+    "ÊỀẾỂỄỆ",
+    "IÌÍỈĨỊ",
+    "OÒÓỎÕỌ",
+    "ÔỒỐỔỖỘ",
+    "ƠỜỚỞỠỢ",
+    "UÙÚỦŨỤ",
+    "ƯỪỨỬỮỰ",
+    "YỲÝỶỸỴ",
 ];
 
 /// Letter-diacritic base of each row with all letter marks removed too (â → a, ư → u).
@@ -55,7 +76,11 @@ const ROW_PLAIN: [char; 24] = [
 /// Where a vowel character sits in [`VOWEL_ROWS`]: (row, tone).
 fn vowel_position(c: char) -> Option<(usize, Tone)> {
     // Hot path for restoration: ASCII letters that are not vowels return at once.
-    if c.is_ascii() && !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'A' | 'E' | 'I' | 'O' | 'U' | 'Y')
+    if c.is_ascii()
+        && !matches!(
+            c,
+            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'A' | 'E' | 'I' | 'O' | 'U' | 'Y'
+        )
     {
         return None;
     }
