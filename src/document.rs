@@ -98,6 +98,18 @@ pub struct Page {
     /// Page furniture (page numbers, running headers) found in `text`: marked, never deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub furniture: Vec<Furniture>,
+    /// OCR pages: every word read, with its confidence and box (the evidence trail of `raw_text`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<OcrWord>,
+}
+
+/// One word as OCR read it: text, confidence 0–1, box `[left, top, right, bottom]` in pixels of
+/// the page image (after deskew).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OcrWord {
+    pub text: String,
+    pub confidence: f64,
+    pub bbox: [i32; 4],
 }
 
 /// A span of page furniture inside a page's text.

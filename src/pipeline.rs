@@ -150,15 +150,28 @@ impl Pipeline {
                 text: String::new(),
                 restored_tokens: None,
                 furniture: Vec::new(),
+                words: Vec::new(),
             },
             warnings: vec![Warning::new("page_unreadable", message, Some(number))],
             furniture: Vec::new(),
         };
+        let mut words = Vec::new();
         let (raw, method, confidence) = match src.page(number) {
             Ok(PageContent::Text { text, method }) => (text, method, None),
             Ok(PageContent::Image { image, dpi }) => {
                 match ocr::read_page(&image, dpi, number, &self.options.ocr) {
-                    Ok(p) => (p.text, PageMethod::Ocr, p.confidence),
+                    Ok(p) => {
+                        words = p
+                            .words
+                            .into_iter()
+                            .map(|w| crate::document::OcrWord {
+                                text: w.text,
+                                confidence: (w.confidence as f64 / 100.0).clamp(0.0, 1.0),
+                                bbox: [w.left, w.top, w.right, w.bottom],
+                            })
+                            .collect();
+                        (p.text, PageMethod::Ocr, p.confidence)
+                    }
                     Err(e) => return unreadable(e.to_string()),
                 }
             }
@@ -193,6 +206,7 @@ impl Pipeline {
                 text: normalized.text,
                 restored_tokens,
                 furniture: Vec::new(),
+                words,
             },
             warnings,
             furniture: normalized.furniture,

@@ -71,6 +71,14 @@ fn scanned_pdfs_in_every_image_encoding_are_read_by_ocr() {
         let page = &doc.pages[0];
         assert_eq!(page.method, PageMethod::Ocr, "{name}");
         let conf = page.ocr_confidence.expect("confidence");
+        // Word boxes and confidences are kept: the evidence trail of the OCR text.
+        assert!(page.words.len() > 50, "{name}: {} words", page.words.len());
+        assert!(page
+            .words
+            .iter()
+            .all(|w| (0.0..=1.0).contains(&w.confidence)
+                && w.bbox[0] < w.bbox[2]
+                && w.bbox[1] < w.bbox[3]));
         assert!((0.5..=1.0).contains(&conf), "{name}: confidence {conf}");
         let rate = cer(&read_gt(gt), &page.text);
         assert!(rate <= limit, "{name}: CER {:.2} %", rate * 100.0);

@@ -46,6 +46,7 @@ fn commune_plan(sha: &str, issuer: &str, level: IssuerLevel, year: i32) -> Docum
             text: "Phấn đấu 98% số hộ sử dụng nước sạch theo quy chuẩn.".to_string(),
             restored_tokens: Some(7),
             furniture: Vec::new(),
+            words: Vec::new(),
         },
         Page {
             number: 2,
@@ -55,6 +56,7 @@ fn commune_plan(sha: &str, issuer: &str, level: IssuerLevel, year: i32) -> Docum
             text: "Cứng hóa 3,5 km đường trục thôn.".to_string(),
             restored_tokens: None,
             furniture: Vec::new(),
+            words: Vec::new(),
         },
     ];
     doc.document = Metadata {

@@ -76,6 +76,7 @@ pub fn pages_from_text(text: &str) -> Vec<Page> {
                 text: nfc,
                 restored_tokens: None,
                 furniture: Vec::new(),
+                words: Vec::new(),
             }
         })
         .collect()

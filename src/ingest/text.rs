@@ -85,6 +85,7 @@ impl Processor for TextProcessor {
                 text: page.to_string(),
                 restored_tokens: None,
                 furniture: Vec::new(),
+                words: Vec::new(),
             })
             .collect();
         let source = Source {
