@@ -169,7 +169,7 @@ pub fn decode(
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
     let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
-    let mut beam_states = vec![State {
+    let start = [State {
         hist: [u16::MAX; MAX_ORDER - 1],
         score: 0.0,
         back: 0,
@@ -178,10 +178,12 @@ pub fn decode(
     let mut index: FxHashMap<[u16; MAX_ORDER - 1], usize> = FxHashMap::default();
     let mut scorer = Scorer::new(lm, smoothing);
     for slot in slots {
+        // The states of the previous column live in the lattice (kept for the backtrack).
+        let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
         let mut next: Vec<State> = Vec::with_capacity(beam * slot.len());
         index.clear();
         if slot.len() > 1 || beam_states.len() > 1 {
-            for st in &beam_states {
+            for st in beam_states {
                 let hist = history(&st.hist, hlen);
                 for c in slot {
                     scorer.prefetch(hist, c.unit);
@@ -226,9 +228,9 @@ pub fn decode(
             .map(|s| s.score)
             .fold(f32::NEG_INFINITY, f32::max);
         next.retain(|s| s.score >= best - margin);
-        lattice.push(next.clone());
-        beam_states = next;
+        lattice.push(next);
     }
+    let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
     // Backtrack from the best final state.
     let mut choice = vec![0usize; slots.len()];
     if let Some((mut k, _)) = beam_states
