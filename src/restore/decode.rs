@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::model::{LanguageModel, MAX_ORDER};
+use super::model::{ngram_hash, pack, LanguageModel, MAX_ORDER};
 
 /// How the decoder turns model lookups into scores.
 #[derive(Debug, Clone, Copy)]
@@ -18,10 +18,120 @@ pub enum Smoothing {
     Interpolated(f32),
 }
 
-fn lm_score(lm: &LanguageModel, hist: &[u16], word: u16, smoothing: Smoothing) -> f32 {
-    match smoothing {
-        Smoothing::Backoff(b) => lm.score_with(hist, word, b),
-        Smoothing::Interpolated(r) => lm.score_interpolated(hist, word, r),
+/// Entries of the lookup memo (a power of two): 16 K × 16 bytes stays in the L2 cache.
+const MEMO_BITS: u32 = 14;
+
+/// Model scores through a memo of n-gram lookups.
+///
+/// Decoding is bound by memory latency: every lookup is a cache miss in tables of tens of MB. The
+/// states of a beam share most of their recent history, neighbouring slots repeat the same n-grams,
+/// and the confidence pass rescores what the search scored; a direct-mapped memo of the probe
+/// results (present with its value, or absent) answers those from the L2 cache.
+pub struct Scorer<'a> {
+    lm: &'a LanguageModel,
+    smoothing: Smoothing,
+    /// (packed key, order << 9 | present << 8 | quantized value); order 0: empty.
+    memo: Vec<(u64, u32)>,
+}
+
+impl<'a> Scorer<'a> {
+    pub fn new(lm: &'a LanguageModel, smoothing: Smoothing) -> Scorer<'a> {
+        Scorer {
+            lm,
+            smoothing,
+            memo: vec![(0, 0); 1 << MEMO_BITS],
+        }
+    }
+
+    fn memo_index(h: u64) -> usize {
+        // Bits above the 24-bit fingerprint, independent of it and of the table slot.
+        ((h >> 24) as usize) & ((1 << MEMO_BITS) - 1)
+    }
+
+    /// Memoized [`LanguageModel::probe`] of the n-gram `ids`.
+    fn lookup(&mut self, ids: &[u16]) -> Option<u8> {
+        let order = ids.len();
+        let key = pack(ids);
+        let h = ngram_hash(key, order);
+        let i = Self::memo_index(h);
+        let (k, tag) = self.memo[i];
+        if k == key && (tag >> 9) as usize == order {
+            return (tag & 0x100 != 0).then_some(tag as u8);
+        }
+        let r = self.lm.probe(h, order);
+        self.memo[i] = (
+            key,
+            ((order as u32) << 9) | r.map_or(0, |q| 0x100 | u32::from(q)),
+        );
+        r
+    }
+
+    /// Start loading the table slots [`Self::score`] will probe and the memo does not hold,
+    /// lowest order first, stopping at an n-gram the memo knows is absent.
+    fn prefetch(&self, history: &[u16], word: u16) {
+        let h = &history[history.len().saturating_sub(self.lm.order - 1)..];
+        let mut buf = [0u16; MAX_ORDER];
+        for n in 2..=h.len() + 1 {
+            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
+            buf[n - 1] = word;
+            let key = pack(&buf[..n]);
+            let hash = ngram_hash(key, n);
+            let (k, tag) = self.memo[Self::memo_index(hash)];
+            if k == key && (tag >> 9) as usize == n {
+                if tag & 0x100 == 0 {
+                    return;
+                }
+                continue;
+            }
+            self.lm.prefetch_hash(hash, n);
+        }
+    }
+
+    /// Log-score of `word` after `history` (oldest first; only the last order-1 used), with the
+    /// same lookups and the same result as [`LanguageModel::score_with`] or
+    /// [`LanguageModel::score_interpolated`]: bottom-up, stopping at the first n-gram not stored.
+    pub fn score(&mut self, history: &[u16], word: u16) -> f32 {
+        let lm = self.lm;
+        let h = &history[history.len().saturating_sub(lm.order - 1)..];
+        let mut buf = [0u16; MAX_ORDER];
+        match self.smoothing {
+            Smoothing::Backoff(backoff) => {
+                let mut best = lm.unigram[usize::from(word)];
+                let mut best_n = 1usize;
+                for n in 2..=h.len() + 1 {
+                    buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
+                    buf[n - 1] = word;
+                    match self.lookup(&buf[..n]) {
+                        Some(q) => {
+                            best = -(f32::from(q)) * lm.quant_step();
+                            best_n = n;
+                        }
+                        None => break,
+                    }
+                }
+                best + backoff * (h.len() + 1 - best_n) as f32
+            }
+            Smoothing::Interpolated(ratio) => {
+                let mut w = 1.0f32;
+                let mut total_w = w;
+                let mut p = lm.unigram_prob(word);
+                let mut alive = true;
+                for n in 2..=h.len() + 1 {
+                    w *= ratio;
+                    total_w += w;
+                    if !alive {
+                        continue;
+                    }
+                    buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
+                    buf[n - 1] = word;
+                    match self.lookup(&buf[..n]) {
+                        Some(q) => p += w * lm.quant_prob(q),
+                        None => alive = false,
+                    }
+                }
+                (p / total_w).ln()
+            }
+        }
     }
 }
 
@@ -59,28 +169,31 @@ pub fn decode(
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
     let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
-    let mut beam_states = vec![State {
+    let start = [State {
         hist: [u16::MAX; MAX_ORDER - 1],
         score: 0.0,
         back: 0,
         cand: 0,
     }];
     let mut index: FxHashMap<[u16; MAX_ORDER - 1], usize> = FxHashMap::default();
+    let mut scorer = Scorer::new(lm, smoothing);
     for slot in slots {
+        // The states of the previous column live in the lattice (kept for the backtrack).
+        let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
         let mut next: Vec<State> = Vec::with_capacity(beam * slot.len());
         index.clear();
         if slot.len() > 1 || beam_states.len() > 1 {
-            for st in &beam_states {
+            for st in beam_states {
                 let hist = history(&st.hist, hlen);
                 for c in slot {
-                    lm.prefetch(hist, c.unit);
+                    scorer.prefetch(hist, c.unit);
                 }
             }
         }
         for (si, st) in beam_states.iter().enumerate() {
             let hist = history(&st.hist, hlen);
             for (ci, c) in slot.iter().enumerate() {
-                let s = st.score + c.score + lm_weight * lm_score(lm, hist, c.unit, smoothing);
+                let s = st.score + c.score + lm_weight * scorer.score(hist, c.unit);
                 let h = push_hist(st.hist, c.unit);
                 match index.get(&h) {
                     Some(&k) => {
@@ -115,9 +228,9 @@ pub fn decode(
             .map(|s| s.score)
             .fold(f32::NEG_INFINITY, f32::max);
         next.retain(|s| s.score >= best - margin);
-        lattice.push(next.clone());
-        beam_states = next;
+        lattice.push(next);
     }
+    let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
     // Backtrack from the best final state.
     let mut choice = vec![0usize; slots.len()];
     if let Some((mut k, _)) = beam_states
@@ -131,7 +244,7 @@ pub fn decode(
             k = st.back as usize;
         }
     }
-    let conf = confidences(lm, slots, &choice, lm_weight, smoothing);
+    let conf = confidences(&mut scorer, slots, &choice, lm_weight);
     (choice, conf)
 }
 
@@ -147,13 +260,12 @@ fn history(h: &[u16; MAX_ORDER - 1], hlen: usize) -> &[u16] {
 
 /// Local posterior of each chosen candidate given the chosen neighbours on both sides.
 fn confidences(
-    lm: &LanguageModel,
+    scorer: &mut Scorer,
     slots: &[Vec<Cand>],
     choice: &[usize],
     lm_weight: f32,
-    smoothing: Smoothing,
 ) -> Vec<f64> {
-    let n = lm.order;
+    let n = scorer.lm.order;
     let units: Vec<u16> = slots.iter().zip(choice).map(|(s, &c)| s[c].unit).collect();
     let mut out = Vec::with_capacity(slots.len());
     let mut buf: Vec<u16> = Vec::with_capacity(2 * n);
@@ -175,7 +287,7 @@ fn confidences(
             let mut s = f64::from(c.score);
             for j in (i - lo)..buf.len() {
                 let h0 = j.saturating_sub(n - 1);
-                s += f64::from(lm_weight * lm_score(lm, &buf[h0..j], buf[j], smoothing));
+                s += f64::from(lm_weight * scorer.score(&buf[h0..j], buf[j]));
             }
             scores.push(s);
         }

@@ -50,8 +50,17 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Hash of an n-gram key of the given order: what places it in its table (and in the decoder's
+/// lookup memo).
+pub fn ngram_hash(key: u64, order: usize) -> u64 {
+    mix(key ^ ((order as u64) << 60))
+}
+
 fn slot_and_fp(key: u64, order: usize, capacity: usize) -> (usize, u32) {
-    let h = mix(key ^ ((order as u64) << 60));
+    slot_and_fp_of_hash(ngram_hash(key, order), capacity)
+}
+
+fn slot_and_fp_of_hash(h: u64, capacity: usize) -> (usize, u32) {
     let slot = ((u128::from(h) * capacity as u128) >> 64) as usize;
     let fp = ((h as u32) & FP_MASK).max(1);
     (slot, fp)
@@ -150,6 +159,10 @@ pub struct LanguageModel {
     quant_step: f32,
     backoff: f32,
     pub checksum: u32,
+    /// `exp` of every quantized log-score, and of every unigram log-score: interpolation sums
+    /// probabilities, and a table read is far cheaper than `exp` per lookup.
+    quant_prob: [f32; 256],
+    unigram_prob: Vec<f32>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -276,7 +289,14 @@ impl LanguageModel {
             .enumerate()
             .map(|(i, w)| (w.clone(), i as u16))
             .collect();
+        let mut quant_prob = [0f32; 256];
+        for (q, p) in quant_prob.iter_mut().enumerate() {
+            *p = (-(q as f32) * quant_step).exp();
+        }
+        let unigram_prob = unigram.iter().map(|l| l.exp()).collect();
         Ok(LanguageModel {
+            quant_prob,
+            unigram_prob,
             map,
             order,
             vocab,
@@ -294,8 +314,14 @@ impl LanguageModel {
     /// Quantized log-score of the n-gram `ids` (order = ids.len() ≥ 2), if stored.
     fn lookup(&self, ids: &[u16]) -> Option<f32> {
         let order = ids.len();
+        self.probe(ngram_hash(pack(ids), order), order)
+            .map(|q| -(f32::from(q)) * self.quant_step)
+    }
+
+    /// The quantized value stored for the n-gram of this order whose [`ngram_hash`] is `h`.
+    pub fn probe(&self, h: u64, order: usize) -> Option<u8> {
         let (off, cap) = self.tables[order - 2];
-        let (mut s, fp) = slot_and_fp(pack(ids), order, cap);
+        let (mut s, fp) = slot_and_fp_of_hash(h, cap);
         let b = &self.map[..];
         loop {
             let v = u32_at(b, off + 4 * s);
@@ -303,7 +329,7 @@ impl LanguageModel {
                 return None;
             }
             if v >> 8 == fp {
-                return Some(-(f32::from(v as u8)) * self.quant_step);
+                return Some(v as u8);
             }
             s += 1;
             if s == cap {
@@ -327,6 +353,16 @@ impl LanguageModel {
             if at < self.map.len() {
                 prefetch_read(&self.map[at]);
             }
+        }
+    }
+
+    /// [`Self::prefetch`] for one n-gram given its [`ngram_hash`].
+    pub fn prefetch_hash(&self, h: u64, order: usize) {
+        let (off, cap) = self.tables[order - 2];
+        let (s, _) = slot_and_fp_of_hash(h, cap);
+        let at = off + 4 * s;
+        if at < self.map.len() {
+            prefetch_read(&self.map[at]);
         }
     }
 
@@ -368,7 +404,7 @@ impl LanguageModel {
         let h = &history[history.len().saturating_sub(self.order - 1)..];
         let mut w = 1.0f32;
         let mut total_w = w;
-        let mut p = w * self.unigram[usize::from(word)].exp();
+        let mut p = w * self.unigram_prob[usize::from(word)];
         let mut alive = true;
         for n in 2..=h.len() + 1 {
             w *= ratio;
@@ -378,12 +414,27 @@ impl LanguageModel {
             }
             buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
             buf[n - 1] = word;
-            match self.lookup(&buf[..n]) {
-                Some(lp) => p += w * lp.exp(),
+            match self.probe(ngram_hash(pack(&buf[..n]), n), n) {
+                Some(q) => p += w * self.quant_prob[usize::from(q)],
                 None => alive = false,
             }
         }
         (p / total_w).ln()
+    }
+
+    /// Probability (not log) of a quantized value from [`Self::probe`].
+    pub fn quant_prob(&self, q: u8) -> f32 {
+        self.quant_prob[usize::from(q)]
+    }
+
+    /// Quantization step (nats) of the stored log-scores.
+    pub fn quant_step(&self) -> f32 {
+        self.quant_step
+    }
+
+    /// Unigram relative frequency (not log) of a unit.
+    pub fn unigram_prob(&self, word: u16) -> f32 {
+        self.unigram_prob[usize::from(word)]
     }
 
     pub fn id(&self, word: &str) -> Option<u16> {

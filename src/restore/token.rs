@@ -54,6 +54,11 @@ pub fn is_number(core: &str) -> bool {
 
 /// Lowercase and canonical tone placement: the key a syllable has in the vocabulary.
 pub fn syllable_key(core: &str) -> String {
+    if core.is_ascii() {
+        // No marks, so no tone to place: the common case of unmarked text, without the
+        // tone-placement analysis.
+        return core.to_ascii_lowercase();
+    }
     canonical_syllable(&core.to_lowercase())
 }
 
@@ -117,5 +122,17 @@ mod tests {
         assert!(is_number("25/12/2023"));
         assert!(!is_number("s6"));
         assert!(!is_number("34-NQ"));
+    }
+
+    #[test]
+    fn syllable_keys() {
+        // Unmarked letters take the fast path; it must agree with the full one.
+        for w in ["Nong", "THON", "moi", "x&", "UBND"] {
+            assert_eq!(syllable_key(w), canonical_syllable(&w.to_lowercase()));
+        }
+        assert_eq!(syllable_key("Nong"), "nong");
+        // Marked words get canonical tone placement.
+        assert_eq!(syllable_key("Hoà"), syllable_key("Hòa"));
+        assert_eq!(syllable_key("THUỶ"), "thủy");
     }
 }
