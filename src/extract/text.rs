@@ -348,7 +348,13 @@ pub fn clauses(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
     let mut from = 0;
     for (i, c) in s.char_indices() {
         let split = match c {
-            ';' | '!' | '?' => true,
+            // A mark between two lower-case letters is an OCR speck inside a word ("nguc;n"),
+            // not the end of a clause.
+            ';' | '!' | '?' => {
+                let prev = s[..i].chars().next_back();
+                let next = s[i + c.len_utf8()..].chars().next();
+                !(prev.is_some_and(char::is_lowercase) && next.is_some_and(char::is_lowercase))
+            }
             '.' => {
                 let prev_digit = i > 0 && bytes[i - 1].is_ascii_digit();
                 let next = bytes.get(i + 1).copied();
@@ -369,4 +375,31 @@ pub fn clauses(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
         out.push((start + from, end));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_speck_inside_a_word_does_not_end_the_clause() {
+        let t = "tập trung mọi nguc;n lực để phấn đấu; giao cho UBND xã.";
+        let got: Vec<&str> = clauses(t, 0, t.len())
+            .into_iter()
+            .map(|(a, b)| &t[a..b])
+            .collect();
+        assert_eq!(
+            got,
+            vec!["tập trung mọi nguc;n lực để phấn đấu", " giao cho UBND xã"]
+        );
+    }
+
+    #[test]
+    fn tolerant_keywords() {
+        let re = Regex::new(&format!("^(?:{})$", tolerant_regex(r"người\s+dân"))).expect("re");
+        assert!(re.is_match("nguoi dân"));
+        assert!(re.is_match("Người  dẫn"));
+        let short = Regex::new(&format!("^(?:{})$", tolerant_regex("căn"))).expect("re");
+        assert!(short.is_match("cắn") && !short.is_match("cần"));
+    }
 }
