@@ -6,7 +6,7 @@
 
 use super::catalogue::norm;
 use super::skeleton::{SectionKind, Skeleton};
-use super::text::{clauses, clean, DocText, Marker};
+use super::text::{clauses, clean, tolerant_regex, DocText, Marker};
 use crate::document::{Responsibility, Role, UnitKind};
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -149,8 +149,25 @@ const STOPS: &[&str] = &[
 ];
 
 static RE_INLINE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)(?P<assign>\bgiao\s+(?:nhiệm\s+vụ\s+)?(?:cụ\s+thể\s+)?cho\s+|phân\s+công\s+nhiệm\s+vụ\s+cho\s+|\bđề\s+nghị\s+|\bđối\s+với\s+)|(?P<support>phối\s+hợp\s+(?:chặt\s+chẽ\s+)?(?:với|cùng)\s+)")
-        .expect("inline regex")
+    // Cue words as restoration leaves them (any case and tone; long words unaccented too).
+    let t = tolerant_regex;
+    Regex::new(&format!(
+        r"(?P<assign>\b{}\s+(?:{}\s+)?(?:{}\s+)?{}\s+|{}\s+{}\s+{}\s+|\b{}\s+|\b{}\s+)|(?P<support>{}\s+(?:{}\s+)?(?:{}|{})\s+)",
+        t("giao"),
+        t(r"nhiệm\s+vụ"),
+        t(r"cụ\s+thể"),
+        t("cho"),
+        t(r"phân\s+công"),
+        t(r"nhiệm\s+vụ"),
+        t("cho"),
+        t(r"đề\s+nghị"),
+        t(r"đối\s+với"),
+        t(r"phối\s+hợp"),
+        t(r"chặt\s+chẽ"),
+        t("với"),
+        t("cùng"),
+    ))
+    .expect("inline regex")
 });
 static RE_FOR_NAMED: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?:^|[\s(-])[Đđ]ối\s+với\s+(?:\d+\s+)?(xã|thôn|bản|huyện)\s+(\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*)*(?:\s*,\s*\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*)*)*)")
@@ -161,7 +178,9 @@ static RE_DATE: Lazy<Regex> = Lazy::new(|| {
         .expect("date regex")
 });
 static RE_CRIT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i:tiêu\s+(?:chí|trí))\s*(?:số\s*)?(\d{1,2})\b").expect("criterion regex")
+    // As in criteria mentions: any tone on the keyword, a garbled "số" ("s", "86").
+    Regex::new(r"(?i:ti[eêéèẻẽẹếềểễệ]u\s+(?:ch|tr)[iíìỉĩị])\s*(?:(?i:số)\s*|(?i:[s5$8][\p{L}0-9]?)[^\S\n]+)?(\d{1,2})\b")
+        .expect("criterion regex")
 });
 
 fn starts_with_word(s: &str, w: &str) -> bool {
