@@ -84,3 +84,26 @@ fn the_garbled_date_line_still_gives_the_date() {
     let (_, doc) = scores("000");
     assert_eq!(doc.document.date.as_deref(), Some("2024-02-27"));
 }
+
+#[test]
+fn header_and_signature_with_restoration_errors() {
+    // A wrong tone and a lost space in the date line, `O`/`o` for 0, specks around the signer's
+    // name, a bracketed note that is not a name.
+    let text = "ỦY BAN NHÂN DÂN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n\
+                XÃ AN BÌNH Độc lập - Tự do - Hạnh phúc\n\
+                Số: 12/KH-UBND An Bình, ngày 5 thang o3 năm 2O24\n\n\
+                KẾ HOẠCH\n\
+                Thực hiện Chương trình xây dựng nông thôn mới năm 2024\n\n\
+                I. MỤC ĐÍCH, YÊU CẦU\n\
+                - Duy trì các tiêu chí đã đạt.\n\n\
+                II. TỔ CHỨC THỰC HIỆN\n\
+                1. UBND xã chủ trì triển khai kế hoạch này./.\n\n\
+                Nơi nhận: TM. ỦY BAN NHÂN DÂN\n\
+                - Lưu: VT. CHỦ TỊCH\n\
+                (Đã Ký)\n\
+                | Trần Văn An .\n";
+    let x = extract(&pages_from_text(text));
+    assert_eq!(x.document.date.as_deref(), Some("2024-03-05"));
+    let signer = x.document.signer.expect("signer");
+    assert_eq!(signer.name.as_deref(), Some("Trần Văn An"));
+}

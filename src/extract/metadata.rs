@@ -490,11 +490,19 @@ fn signer(doc: &DocText, sk: &Skeleton) -> Option<Signer> {
             continue;
         }
         let t = clean(doc.line_text(l));
-        if t.starts_with('-') || t.is_empty() {
+        // List items and notes in brackets ("(Đã ký)") are not names.
+        if t.starts_with('-') || t.starts_with('(') || t.starts_with('[') || t.is_empty() {
             continue;
         }
-        if RE_PERSON.is_match(&t) {
-            name = Some(t);
+        // OCR leaves specks around the signature ("Bùi Văn Lương .", "| Bùi Văn Lương"): the
+        // name is the line without the non-letters at its edges.
+        let core = t
+            .trim_matches(|c: char| !c.is_alphabetic())
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if RE_PERSON.is_match(&core) {
+            name = Some(core);
             break;
         }
     }
