@@ -12,7 +12,10 @@ use once_cell::sync::Lazy;
 use regex::Regex;
 
 static RE_MENTION: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i:tiêu\s+(?:chí|trí))\s*(?:(?i:số)\s*)?(\d{1,2})\b(?:[^\S\n]*(?:về|-|–|:)?[^\S\n]*([^;:.\n(]{0,80}))?")
+    // Restoration leaves tone errors ("tiêu chi") and garbles "số" ("s", "86", "sô"): the
+    // keyword takes any tone on its vowels, and any short token that reads like "số" (an s-like
+    // glyph and at most one more) may stand between it and the number.
+    Regex::new(r"(?i:ti[eêéèẻẽẹếềểễệ]u\s+(?:ch|tr)[iíìỉĩị])\s*(?:(?i:số)\s*|(?i:[s5$8][\p{L}0-9]?)[^\S\n]+)?(\d{1,2})\b(?:[^\S\n]*(?:về|-|–|:)?[^\S\n]*([^;:.\n(]{0,80}))?")
         .expect("mention regex")
 });
 static RE_INDICATOR: Lazy<Regex> = Lazy::new(|| {

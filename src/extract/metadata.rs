@@ -4,6 +4,7 @@
 //! the type word (KẾ HOẠCH …) and the trích yếu. When the scan lost part of the header, the issuer
 //! falls back to the sentence that issues the plan ("UBND xã … ban hành Kế hoạch") and the ký hiệu.
 
+use super::numbers::ocr_digits;
 use super::skeleton::Skeleton;
 use super::text::{clauses, clean, upper_ratio, DocText};
 use crate::document::{Authority, IssuerLevel, Metadata, Reference, Signer};
@@ -51,8 +52,11 @@ static RE_NUMBER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"Số\s*:\s*(\d*)\s*/\s*((?:\d{4}\s*/\s*)?[A-ZĐ]{1,6}(?:\s*-\s*[A-ZĐ]{1,8}){0,3})")
         .expect("number regex")
 });
+// The date line survives restoration with a wrong tone ("thang"), words run together
+// ("thango2") and OCR letters in the digits (`o` for 0, `l` for 1): keywords take any vowel,
+// digit runs take the look-alike letters and are read through `ocr_digits`.
 static RE_PLACE_DATE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?P<place>\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*){0,3})\s*,\s*ngày\s*(?P<d>\d{1,2})?\s*tháng\s*(?P<m>\d{1,2})?\s*năm\s*(?P<y>\d{4})")
+    Regex::new(r"(?P<place>\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*){0,3})\s*,\s*ng\p{L}y\s*(?P<d>[0-9OoIl]{1,2})?\s*th\p{L}ng\s*(?P<m>[0-9OoIl]{1,2})?\s*n\p{L}m\s*(?P<y>[0-9OoIl]{4})")
         .expect("date regex")
 });
 static RE_LEVEL_NAME: Lazy<Regex> = Lazy::new(|| {
@@ -172,9 +176,17 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
     // Place and date.
     if let Some(c) = RE_PLACE_DATE.captures(head) {
         md.place = c.name("place").map(|m| clean(m.as_str()));
-        let y = c.name("y").map(|m| m.as_str().to_string());
-        let m = c.name("m").and_then(|m| m.as_str().parse::<u32>().ok());
-        let d = c.name("d").and_then(|m| m.as_str().parse::<u32>().ok());
+        let y = c.name("y").and_then(|m| ocr_digits(m.as_str()));
+        let m = c
+            .name("m")
+            .and_then(|m| ocr_digits(m.as_str()))
+            .and_then(|m| m.parse::<u32>().ok())
+            .filter(|m| (1..=12).contains(m));
+        let d = c
+            .name("d")
+            .and_then(|m| ocr_digits(m.as_str()))
+            .and_then(|m| m.parse::<u32>().ok())
+            .filter(|d| (1..=31).contains(d));
         md.date = match (y, m, d) {
             (Some(y), Some(m), Some(d)) => Some(format!("{y}-{m:02}-{d:02}")),
             (Some(y), Some(m), None) => Some(format!("{y}-{m:02}")),
@@ -478,11 +490,19 @@ fn signer(doc: &DocText, sk: &Skeleton) -> Option<Signer> {
             continue;
         }
         let t = clean(doc.line_text(l));
-        if t.starts_with('-') || t.is_empty() {
+        // List items and notes in brackets ("(Đã ký)") are not names.
+        if t.starts_with('-') || t.starts_with('(') || t.starts_with('[') || t.is_empty() {
             continue;
         }
-        if RE_PERSON.is_match(&t) {
-            name = Some(t);
+        // OCR leaves specks around the signature ("Bùi Văn Lương .", "| Bùi Văn Lương"): the
+        // name is the line without the non-letters at its edges.
+        let core = t
+            .trim_matches(|c: char| !c.is_alphabetic())
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if RE_PERSON.is_match(&core) {
+            name = Some(core);
             break;
         }
     }

@@ -41,6 +41,23 @@ pub fn parse_vn_number(s: &str) -> Option<f64> {
     text.parse().ok()
 }
 
+/// A digit run as OCR and restoration leave it, with look-alike letters read as digits (`O`/`o`
+/// for 0, `l`/`I` for 1): `"o2"` → `"02"`, `"2O24"` → `"2024"`. `None` unless the run holds at
+/// least one real digit and nothing but digits and look-alikes, so a word is never read as a number.
+pub fn ocr_digits(s: &str) -> Option<String> {
+    if !s.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.chars()
+        .map(|c| match c {
+            '0'..='9' => Some(c),
+            'O' | 'o' => Some('0'),
+            'l' | 'I' => Some('1'),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The VND multiplier of a money word (`tỷ đồng`, `triệu đồng`, `nghìn đồng`, `đồng`).
 pub fn money_scale(word: &str) -> f64 {
     let w = word.to_lowercase();
@@ -74,6 +91,16 @@ mod tests {
         assert_eq!(parse_vn_number("02"), Some(2.0));
         assert_eq!(parse_vn_number("94.5"), Some(94.5));
         assert_eq!(parse_vn_number("abc"), None);
+    }
+
+    #[test]
+    fn look_alike_digits() {
+        assert_eq!(ocr_digits("o2").as_deref(), Some("02"));
+        assert_eq!(ocr_digits("2O24").as_deref(), Some("2024"));
+        assert_eq!(ocr_digits("l9").as_deref(), Some("19"));
+        assert_eq!(ocr_digits("27").as_deref(), Some("27"));
+        assert_eq!(ocr_digits("Il"), None);
+        assert_eq!(ocr_digits("2a"), None);
     }
 
     #[test]

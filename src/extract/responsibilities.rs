@@ -6,7 +6,7 @@
 
 use super::catalogue::norm;
 use super::skeleton::{SectionKind, Skeleton};
-use super::text::{clauses, clean, DocText, Marker};
+use super::text::{clauses, clean, tolerant_regex, DocText, Marker};
 use crate::document::{Responsibility, Role, UnitKind};
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -149,8 +149,25 @@ const STOPS: &[&str] = &[
 ];
 
 static RE_INLINE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)(?P<assign>\bgiao\s+(?:nhiệm\s+vụ\s+)?(?:cụ\s+thể\s+)?cho\s+|phân\s+công\s+nhiệm\s+vụ\s+cho\s+|\bđề\s+nghị\s+|\bđối\s+với\s+)|(?P<support>phối\s+hợp\s+(?:chặt\s+chẽ\s+)?(?:với|cùng)\s+)")
-        .expect("inline regex")
+    // Cue words as restoration leaves them (any case and tone; long words unaccented too).
+    let t = tolerant_regex;
+    Regex::new(&format!(
+        r"(?P<assign>\b{}\s+(?:{}\s+)?(?:{}\s+)?{}\s+|{}\s+{}\s+{}\s+|\b{}\s+|\b{}\s+)|(?P<support>{}\s+(?:{}\s+)?(?:{}|{})\s+)",
+        t("giao"),
+        t(r"nhiệm\s+vụ"),
+        t(r"cụ\s+thể"),
+        t("cho"),
+        t(r"phân\s+công"),
+        t(r"nhiệm\s+vụ"),
+        t("cho"),
+        t(r"đề\s+nghị"),
+        t(r"đối\s+với"),
+        t(r"phối\s+hợp"),
+        t(r"chặt\s+chẽ"),
+        t("với"),
+        t("cùng"),
+    ))
+    .expect("inline regex")
 });
 static RE_FOR_NAMED: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?:^|[\s(-])[Đđ]ối\s+với\s+(?:\d+\s+)?(xã|thôn|bản|huyện)\s+(\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*)*(?:\s*,\s*\p{Lu}\p{Ll}*(?:[ \t]+\p{Lu}\p{Ll}*)*)*)")
@@ -161,7 +178,9 @@ static RE_DATE: Lazy<Regex> = Lazy::new(|| {
         .expect("date regex")
 });
 static RE_CRIT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i:tiêu\s+(?:chí|trí))\s*(?:số\s*)?(\d{1,2})\b").expect("criterion regex")
+    // As in criteria mentions: any tone on the keyword, a garbled "số" ("s", "86").
+    Regex::new(r"(?i:ti[eêéèẻẽẹếềểễệ]u\s+(?:ch|tr)[iíìỉĩị])\s*(?:(?i:số)\s*|(?i:[s5$8][\p{L}0-9]?)[^\S\n]+)?(\d{1,2})\b")
+        .expect("criterion regex")
 });
 
 fn starts_with_word(s: &str, w: &str) -> bool {
@@ -466,6 +485,106 @@ fn split_units(name: &str) -> Vec<String> {
     }
 }
 
+/// Multi-word parts of organisation names. A unit name that holds one of them with a single word
+/// garbled by OCR or restoration ("mặt tin tổ quốc", "chi b", "tổ chizcc") gets the phrase back.
+const ORG_PHRASES: &[&str] = &[
+    "ủy ban nhân dân",
+    "hội đồng nhân dân",
+    "mặt trận tổ quốc",
+    "ban chỉ đạo",
+    "ban quản lý",
+    "ban phát triển",
+    "tổ chức",
+    "đoàn thể",
+    "chính trị",
+    "xã hội",
+    "chi bộ",
+    "cấp ủy",
+    "công chức",
+    "đơn vị",
+    "cơ quan",
+    "thành viên",
+    "thường trực",
+    "nông thôn mới",
+    "hội nông dân",
+    "hội liên hiệp phụ nữ",
+    "đoàn thanh niên",
+    "hội cựu chiến binh",
+];
+
+/// Case-, tone- and mark-folded form of a word, with a trailing punctuation mark dropped.
+fn fold_word(w: &str) -> String {
+    crate::vietnamese::strip_marks(&w.trim_end_matches(TRAILING).to_lowercase())
+}
+
+/// Punctuation a word of a unit name may carry ("chi b, thôn").
+const TRAILING: &[char] = &[',', ';', ':', '.'];
+
+/// Whether `w` cannot be a Vietnamese syllable as written: a letter the alphabet lacks
+/// (f, j, w, z), a digit among letters, or a bare consonant.
+fn garbled_word(w: &str) -> bool {
+    let f = fold_word(w);
+    let letters = f.chars().filter(|c| c.is_alphabetic()).count();
+    letters > 0
+        && (f
+            .chars()
+            .any(|c| matches!(c, 'f' | 'j' | 'w' | 'z') || c.is_ascii_digit())
+            || !f.chars().any(|c| "aeiouy".contains(c)))
+}
+
+/// Put back an organisation phrase in which one word was garbled. In a phrase of three words or
+/// more, all words but one must match (folded) and the odd one must start with the same letter;
+/// in a two-word phrase the first must match and the second must be `garbled_word` with the same
+/// first letter. The phrase takes the case of the first letter it replaces.
+pub fn repair_unit_name(unit: &str) -> String {
+    let words: Vec<&str> = unit.split(' ').collect();
+    let folded: Vec<String> = words.iter().map(|w| fold_word(w)).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    'outer: while i < words.len() {
+        for phrase in ORG_PHRASES {
+            let pw: Vec<&str> = phrase.split(' ').collect();
+            if i + pw.len() > words.len() {
+                continue;
+            }
+            let pf: Vec<String> = pw.iter().map(|w| fold_word(w)).collect();
+            let diffs: Vec<usize> = (0..pw.len()).filter(|&k| folded[i + k] != pf[k]).collect();
+            let [d] = diffs[..] else { continue };
+            let got = &folded[i + d];
+            let same_first = got.chars().next() == pf[d].chars().next();
+            let ok = same_first
+                && if pw.len() >= 3 {
+                    !got.is_empty() && got.chars().all(char::is_alphabetic)
+                } else {
+                    d == pw.len() - 1 && garbled_word(words[i + d])
+                };
+            if !ok {
+                continue;
+            }
+            for (k, p) in pw.iter().enumerate() {
+                if k == d {
+                    let upper = words[i + k].starts_with(char::is_uppercase);
+                    let mut c = p.chars();
+                    let mut w: String = match c.next() {
+                        Some(f) if upper => f.to_uppercase().chain(c).collect(),
+                        _ => p.to_string(),
+                    };
+                    let orig = words[i + k];
+                    w.push_str(&orig[orig.trim_end_matches(TRAILING).len()..]);
+                    out.push(w);
+                } else {
+                    out.push(words[i + k].to_string());
+                }
+            }
+            i += pw.len();
+            continue 'outer;
+        }
+        out.push(words[i].to_string());
+        i += 1;
+    }
+    out.join(" ")
+}
+
 fn strip_lead(s: &str) -> &str {
     let mut s = s.trim();
     for pre in ["Đề nghị ", "Đối với ", "đề nghị ", "đối với "] {
@@ -600,6 +719,7 @@ pub fn extract_responsibilities(
                 let pos = doc.text[body_start..p.end]
                     .find(unit.as_str())
                     .map_or(body_start, |x| body_start + x);
+                let unit = repair_unit_name(&unit);
                 out.push(Responsibility {
                     unit_kind: unit_kind(&unit),
                     unit: unit.clone(),
@@ -731,7 +851,7 @@ pub fn extract_responsibilities(
         }
     }
     for (unit, role, s, e, task) in inline {
-        let unit = clean(&unit);
+        let unit = repair_unit_name(&clean(&unit));
         let key = unit_key(&unit);
         // Vague partners ("các ngành có liên quan") are not units the plan tasks.
         if key.contains("liên quan") || key.split(' ').count() > 18 {
@@ -829,6 +949,29 @@ mod tests {
         );
         assert_eq!(unit("Ban hành Kế hoạch"), None);
         assert_eq!(unit("Tuyên truyền sâu rộng"), None);
+    }
+
+    #[test]
+    fn garbled_organisation_words() {
+        assert_eq!(
+            repair_unit_name("Ủy ban mặt tin tổ quốc"),
+            "Ủy ban mặt trận tổ quốc"
+        );
+        assert_eq!(
+            repair_unit_name("các Cấp ủy chi b, thôn"),
+            "các Cấp ủy chi bộ, thôn"
+        );
+        assert_eq!(
+            repair_unit_name("tổ chizcc Đoàn thể chính trị"),
+            "tổ chức Đoàn thể chính trị"
+        );
+        // Real words are left alone in two-word phrases; unrelated names are untouched.
+        assert_eq!(repair_unit_name("tổ chim"), "tổ chim");
+        assert_eq!(repair_unit_name("Phòng Nội vụ"), "Phòng Nội vụ");
+        assert_eq!(
+            repair_unit_name("Ban chỉ huy quân sự"),
+            "Ban chỉ huy quân sự"
+        );
     }
 
     #[test]

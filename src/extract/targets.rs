@@ -7,61 +7,101 @@
 
 use super::numbers::parse_vn_number;
 use super::skeleton::{SectionKind, Skeleton};
-use super::text::{clauses, clean, DocText};
+use super::text::{clauses, clean, tolerant_regex, DocText};
 use crate::document::{Comparator, Target, Warning};
 use once_cell::sync::Lazy;
 use regex::Regex;
 
 const NUM: &str = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?";
 
+/// Unit words of a quantity, as regex fragments (most specific first).
+const UNITS: &[&str] = &[
+    r"%",
+    r"tiêu\s+chí\s*/\s*(?:0?1\s+)?xã",
+    r"tiêu\s+chí",
+    r"sản\s+phẩm",
+    r"lao\s+động",
+    r"người",
+    r"lượt",
+    r"công\s+trình",
+    r"tuyến",
+    r"vườn",
+    r"điểm",
+    r"mô\s+hình",
+    r"trường",
+    r"cái",
+    r"hoạt\s+động",
+    r"thị\s+trấn",
+    r"khu\s+dân\s+cư",
+    r"hợp\s+tác\s+xã",
+    r"HTX",
+    r"doanh\s+nghiệp",
+    r"thôn",
+    r"bản",
+    r"xóm",
+    r"hộ",
+    r"km2",
+    r"km",
+    r"m2",
+    r"m²",
+    r"m3",
+    r"ha",
+    r"m",
+    r"xã",
+    r"huyện",
+    r"lớp",
+    r"học\s+viên",
+    r"chợ",
+    r"tấn",
+    r"cây",
+    r"chiếc",
+    r"ngôi",
+    r"căn",
+    r"gia\s+đình",
+];
+
+/// Unit words of a per-unit quantity ("m2/người").
+const PER_UNITS: &[&str] = &["người", "hộ", "xã", "thôn", "huyện", "năm"];
+
+/// Each unit word's whole-text matcher (tolerant, as in `RE_QTY`) and its written form, to read a
+/// matched unit back as the word it stands for ("Lượt" → "lượt", "nguoi" → "người").
+static UNIT_FORMS: Lazy<Vec<(Regex, String)>> = Lazy::new(|| {
+    UNITS
+        .iter()
+        .chain(PER_UNITS)
+        .filter_map(|p| {
+            let re = Regex::new(&format!("^(?:{})$", tolerant_regex(p))).ok()?;
+            let form = p
+                .replace(r"(?:0?1\s+)?", "")
+                .replace(r"\s*", "")
+                .replace(r"\s+", " ");
+            Some((re, form))
+        })
+        .collect()
+});
+
+fn unit_form(u: &str) -> String {
+    UNIT_FORMS
+        .iter()
+        .find(|(re, _)| re.is_match(u))
+        .map_or_else(|| u.to_string(), |(_, f)| f.clone())
+}
+
 static RE_QTY: Lazy<Regex> = Lazy::new(|| {
-    let units = [
-        r"%",
-        r"tiêu\s+chí\s*/\s*(?:0?1\s+)?xã",
-        r"tiêu\s+chí",
-        r"sản\s+phẩm",
-        r"lao\s+động",
-        r"người",
-        r"lượt",
-        r"công\s+trình",
-        r"tuyến",
-        r"vườn",
-        r"điểm",
-        r"mô\s+hình",
-        r"trường",
-        r"cái",
-        r"hoạt\s+động",
-        r"thị\s+trấn",
-        r"khu\s+dân\s+cư",
-        r"hợp\s+tác\s+xã",
-        r"HTX",
-        r"doanh\s+nghiệp",
-        r"thôn",
-        r"bản",
-        r"xóm",
-        r"hộ",
-        r"km2",
-        r"km",
-        r"m2",
-        r"m²",
-        r"m3",
-        r"ha",
-        r"m",
-        r"xã",
-        r"huyện",
-        r"lớp",
-        r"học\s+viên",
-        r"chợ",
-        r"tấn",
-        r"cây",
-        r"chiếc",
-        r"ngôi",
-        r"căn",
-        r"gia\s+đình",
-    ];
+    // Unit words as restoration leaves them: any case ("Lượt"), any tone ("xa"), unaccented
+    // when long ("nguoi").
     Regex::new(&format!(
-        r"(?P<sym>[<>≥≤]\s*)?(?P<n1>{NUM})(?:\s*/\s*(?P<den>{NUM}))?(?:\s*[-–—]\s*(?P<n2>{NUM}))?\s*(?P<unit>{})(?P<per>\s*/\s*(?:người|hộ|xã|thôn|huyện|năm))?",
-        units.join("|")
+        r"(?P<sym>[<>≥≤]\s*)?(?P<n1>{NUM})(?:\s*/\s*(?P<den>{NUM}))?(?:\s*[-–—]\s*(?P<n2>{NUM}))?\s*(?P<unit>{})(?P<per>\s*/\s*(?:{}))?",
+        UNITS
+            .iter()
+            .map(|u| tolerant_regex(u))
+            .collect::<Vec<_>>()
+            .join("|"),
+        PER_UNITS
+            .iter()
+            .map(|u| tolerant_regex(u))
+            .collect::<Vec<_>>()
+            .join("|")
     ))
     .expect("quantity regex")
 });
@@ -90,7 +130,7 @@ static RE_SHARE_AFTER: Lazy<Regex> = Lazy::new(|| {
 
 fn normalize_unit(u: &str, per: Option<&str>) -> String {
     let u = u.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut u = u.to_lowercase().replace('²', "2");
+    let mut u = unit_form(&u.to_lowercase().replace('²', "2"));
     if u.starts_with("tiêu chí/") || u.starts_with("tiêu chí /") {
         u = "tiêu chí/xã".to_string();
     }
@@ -102,7 +142,7 @@ fn normalize_unit(u: &str, per: Option<&str>) -> String {
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '/')
             .collect();
-        u = format!("{u}/{p}");
+        u = format!("{u}/{}", unit_form(&p.to_lowercase()));
     }
     u
 }
@@ -285,6 +325,24 @@ mod tests {
             .into_iter()
             .map(|t| (t.value, t.value_max, t.unit, t.comparator))
             .collect()
+    }
+
+    #[test]
+    fn unit_words_with_restoration_errors() {
+        // A capital from a line start, a wrong tone on a short word, an unrestored long word.
+        let t = targets(
+            "I. MỤC TIÊU\n- Bồi dưỡng 4.000 Lượt cán bộ; nâng lên 30 xa; đạt 12 m2/nguoi.\n",
+        );
+        assert_eq!(
+            t,
+            vec![
+                (4000.0, None, "lượt".to_string(), Comparator::Eq),
+                (30.0, None, "xã".to_string(), Comparator::Eq),
+                (12.0, None, "m2/người".to_string(), Comparator::Eq),
+            ]
+        );
+        // A short word keeps its letter marks: "cần" is not the unit "căn".
+        assert!(targets("I. MỤC TIÊU\n- Năm 2024 cần tập trung.\n").is_empty());
     }
 
     #[test]

@@ -66,6 +66,72 @@ static RE_MARKER: Lazy<Regex> = Lazy::new(|| {
     .expect("marker regex")
 });
 
+/// Every lower-case letter of the Vietnamese alphabet with its tones, plus the Latin letters it
+/// lacks: the letters a restoration error can turn one letter into.
+const LETTERS: &str =
+    "abcdefghijklmnopqrstuvwxyzđàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ";
+
+/// A regex fragment made tolerant of the errors restoration leaves in a keyword: every letter
+/// matches any case, and any tone (a wrong tone mark); in a word of four letters or more it also
+/// matches without its letter marks (`người` matches `nguoi`), since a long word stays
+/// unambiguous when unaccented while a short one would not (`căn` / `cần`). Escapes (`\s`) and
+/// other regex syntax pass through unchanged.
+pub fn tolerant_regex(fragment: &str) -> String {
+    use crate::vietnamese::{plain_letter, strip_tones};
+    let word_len = |chars: &[char], i: usize| -> usize {
+        let mut a = i;
+        while a > 0 && chars[a - 1].is_alphabetic() {
+            a -= 1;
+        }
+        let mut b = i;
+        while b < chars.len() && chars[b].is_alphabetic() {
+            b += 1;
+        }
+        // A letter right after a backslash is an escape, not part of the word.
+        if a > 0 && chars[a - 1] == '\\' {
+            a += 1;
+        }
+        b.saturating_sub(a)
+    };
+    let chars: Vec<char> = fragment.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            out.push(c);
+            if let Some(&n) = chars.get(i + 1) {
+                out.push(n);
+            }
+            i += 2;
+            continue;
+        }
+        let lc = c.to_lowercase().next().unwrap_or(c);
+        if !LETTERS.contains(lc) {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let loose = word_len(&chars, i) >= 4;
+        let key = |x: char| -> String {
+            if loose {
+                plain_letter(x).to_string()
+            } else {
+                strip_tones(&x.to_string())
+            }
+        };
+        let k = key(lc);
+        out.push('[');
+        for x in LETTERS.chars().filter(|&x| key(x) == k) {
+            out.push(x);
+            out.extend(x.to_uppercase());
+        }
+        out.push(']');
+        i += 1;
+    }
+    out
+}
+
 impl DocText {
     pub fn new(pages: &[Page]) -> DocText {
         let mut text = String::new();
@@ -282,7 +348,13 @@ pub fn clauses(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
     let mut from = 0;
     for (i, c) in s.char_indices() {
         let split = match c {
-            ';' | '!' | '?' => true,
+            // A mark between two lower-case letters is an OCR speck inside a word ("nguc;n"),
+            // not the end of a clause.
+            ';' | '!' | '?' => {
+                let prev = s[..i].chars().next_back();
+                let next = s[i + c.len_utf8()..].chars().next();
+                !(prev.is_some_and(char::is_lowercase) && next.is_some_and(char::is_lowercase))
+            }
             '.' => {
                 let prev_digit = i > 0 && bytes[i - 1].is_ascii_digit();
                 let next = bytes.get(i + 1).copied();
@@ -303,4 +375,31 @@ pub fn clauses(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
         out.push((start + from, end));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_speck_inside_a_word_does_not_end_the_clause() {
+        let t = "tập trung mọi nguc;n lực để phấn đấu; giao cho UBND xã.";
+        let got: Vec<&str> = clauses(t, 0, t.len())
+            .into_iter()
+            .map(|(a, b)| &t[a..b])
+            .collect();
+        assert_eq!(
+            got,
+            vec!["tập trung mọi nguc;n lực để phấn đấu", " giao cho UBND xã"]
+        );
+    }
+
+    #[test]
+    fn tolerant_keywords() {
+        let re = Regex::new(&format!("^(?:{})$", tolerant_regex(r"người\s+dân"))).expect("re");
+        assert!(re.is_match("nguoi dân"));
+        assert!(re.is_match("Người  dẫn"));
+        let short = Regex::new(&format!("^(?:{})$", tolerant_regex("căn"))).expect("re");
+        assert!(short.is_match("cắn") && !short.is_match("cần"));
+    }
 }
