@@ -107,3 +107,18 @@ fn header_and_signature_with_restoration_errors() {
     let signer = x.document.signer.expect("signer");
     assert_eq!(signer.name.as_deref(), Some("Trần Văn An"));
 }
+
+/// OCR keeps the page's line breaks: a criterion named in words that wrap onto the next line is
+/// still found (here "các tiêu chí về môi trường và an / toàn thực phẩm", criterion 17).
+#[test]
+fn criterion_named_across_a_line_break() {
+    let text = "KẾ HOẠCH\nThực hiện Chương trình MTQG xây dựng nông thôn mới năm 2024\n\
+I. MỤC TIÊU\n- Tuyên truyền vận động người dân để hoàn thành các tiêu chí về môi trường và an\n\
+toàn thực phẩm, giữ vững quốc phòng an ninh.\n";
+    let extraction = extract(&pages_from_text(text));
+    assert!(
+        extraction.criteria.iter().any(|c| c.number == 17),
+        "{:?}",
+        extraction.criteria
+    );
+}

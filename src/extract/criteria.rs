@@ -23,7 +23,9 @@ static RE_INDICATOR: Lazy<Regex> = Lazy::new(|| {
 });
 static RE_BY_NAME: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?i:hoàn thành)\s+(?:các\s+|những\s+)?(?i:tiêu chí)\s+(?:về\s+)?([^,;.()\n]{3,80})",
+        // The name may wrap onto the next line (OCR keeps the page's line breaks); it is compared
+        // as a prefix with whitespace folded, so what follows it on that line does no harm.
+        r"(?i:hoàn thành)\s+(?:các\s+|những\s+)?(?i:tiêu chí)\s+(?:về\s+)?([^,;.()\n]{3,80}(?:\n[^,;.()\n]{1,80})?)",
     )
     .expect("by-name regex")
 });
