@@ -122,3 +122,12 @@ toàn thực phẩm, giữ vững quốc phòng an ninh.\n";
         extraction.criteria
     );
 }
+
+/// A page of body text with no header (a scanned page 2 on its own) names no title.
+#[test]
+fn a_body_page_without_header_has_no_title() {
+    let text = "2\nbảo chuẩn mới và hoàn thiện hồ sơ minh chứng tiêu chí đạt theo hướng dẫn của\n\
+các phòng ban của huyện.\nTập trung chỉ đạo thực hiện những nội dung công việc để đạt chuẩn.\n";
+    let extraction = extract(&pages_from_text(text));
+    assert_eq!(extraction.document.title, None);
+}

@@ -228,6 +228,7 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
             || t.starts_with("Xét ")
     };
     let mut blank_run = 0;
+    let mut ended_at_basis = false;
     for l in doc.lines.iter().skip(title_from) {
         if l.start >= head_limit {
             break;
@@ -241,8 +242,11 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
             continue;
         }
         blank_run = 0;
-        if is_basis(&t) || title_lines.len() >= 4 || (type_line_idx.is_none() && t.contains("Số:"))
-        {
+        if is_basis(&t) {
+            ended_at_basis = true;
+            break;
+        }
+        if title_lines.len() >= 4 || (type_line_idx.is_none() && t.contains("Số:")) {
             break;
         }
         title_lines.push(t.clone());
@@ -254,8 +258,9 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
     if !title_lines.is_empty() {
         let title = title_lines.join(" ");
         let title = title.trim_end_matches(['.', ';', ':']).trim().to_string();
-        // Without a type word the "title" must look like one: sentence case, not the header.
-        if type_line_idx.is_some() || upper_ratio(&title) < 0.5 {
+        // Without a type word the "title" must look like one: sentence case, not the header, and
+        // followed by the legal bases as a document's opening is (a lone body page has none).
+        if type_line_idx.is_some() || (upper_ratio(&title) < 0.5 && ended_at_basis) {
             md.title = Some(title);
         } else {
             title_end = 0;
