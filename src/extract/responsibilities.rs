@@ -74,8 +74,8 @@ const NOT_UNITS: &[&str] = &[
     "đơn vị thôn",
 ];
 
-/// Words that end a unit's name: the verb or preposition that begins its task.
-const STOPS: &[&str] = &[
+/// Verbs that begin a unit's task: they end its name, and show it is the one doing the work.
+const TASK_VERBS: &[&str] = &[
     "chủ trì",
     "phối hợp",
     "tham mưu",
@@ -96,6 +96,10 @@ const STOPS: &[&str] = &[
     "phải",
     "nghiêm túc",
     "ký",
+];
+
+/// Other words that end a unit's name (prepositions, auxiliaries, more verbs), beside [`TASK_VERBS`].
+const STOPS: &[&str] = &[
     "để",
     "theo",
     "về",
@@ -191,28 +195,9 @@ fn starts_with_word(s: &str, w: &str) -> bool {
             .is_none_or(|c| !c.is_alphanumeric())
 }
 
-/// Verbs that show the unit before them is the one doing the work (a subject, not a mention).
+/// More verbs that show the unit before them is the one doing the work (a subject, not a
+/// mention), beside [`TASK_VERBS`].
 const VERBS: &[&str] = &[
-    "chủ trì",
-    "phối hợp",
-    "tham mưu",
-    "có trách nhiệm",
-    "chịu trách nhiệm",
-    "tập trung",
-    "tổ chức thực hiện",
-    "tổ chức triển khai",
-    "tổ chức hoạt động",
-    "tổ chức tuyên truyền",
-    "thường xuyên",
-    "tiếp tục",
-    "chủ động",
-    "xây dựng",
-    "báo cáo",
-    "thực hiện",
-    "đẩy mạnh",
-    "phải",
-    "nghiêm túc",
-    "ký",
     "triển khai",
     "hướng dẫn",
     "chỉ đạo",
@@ -228,6 +213,16 @@ const VERBS: &[&str] = &[
     "cần",
     "nâng cao",
 ];
+
+/// Every word that ends a unit's name.
+fn stop_words() -> impl Iterator<Item = &'static &'static str> {
+    TASK_VERBS.iter().chain(STOPS)
+}
+
+/// Every verb that makes the unit before it the subject of a task.
+fn subject_verbs() -> impl Iterator<Item = &'static &'static str> {
+    TASK_VERBS.iter().chain(VERBS)
+}
 
 /// How a unit name ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +295,7 @@ fn unit_at(s: &str) -> Option<(usize, End)> {
                 && next.chars().next().is_some_and(|c| c.is_alphabetic())
                 && !starts_with_word(&next, "các")
                 && !starts_with_word(&next, "và")
-                && !STOPS.iter().any(|st| starts_with_word(&next, st));
+                && !stop_words().any(|st| starts_with_word(&next, st));
             if continues {
                 i = k;
                 continue;
@@ -319,20 +314,20 @@ fn unit_at(s: &str) -> Option<(usize, End)> {
         // A capitalised word is part of a name ("UBND huyện Đình Lập"), never a stop.
         let capital = chars.get(j).is_some_and(|x| x.1.is_uppercase());
         if words > 0 && !after_ban && !capital {
-            if VERBS.iter().any(|v| starts_with_word(&rest, v)) {
+            if subject_verbs().any(|v| starts_with_word(&rest, v)) {
                 ended = End::Verb;
                 // An adverb counts only when a verb follows it ("thường xuyên kiểm tra"), not in a
                 // name ("Giáo dục thường xuyên").
                 for adv in ["thường xuyên ", "tiếp tục ", "kịp thời "] {
                     if let Some(after) = rest.strip_prefix(adv) {
-                        if !VERBS.iter().any(|v| starts_with_word(after, v)) {
+                        if !subject_verbs().any(|v| starts_with_word(after, v)) {
                             ended = End::Other;
                         }
                     }
                 }
                 break;
             }
-            if STOPS.iter().any(|st| starts_with_word(&rest, st)) {
+            if stop_words().any(|st| starts_with_word(&rest, st)) {
                 break;
             }
         }
@@ -604,8 +599,7 @@ fn heading_unit(text: &str) -> Option<String> {
         // task on the same line ("… (Phòng Nội vụ) phối hợp với …").
         let mut name = s.split(':').next().unwrap_or(s).trim().to_string();
         let lower = name.to_lowercase();
-        let cut = VERBS
-            .iter()
+        let cut = subject_verbs()
             .filter(|v| !["chỉ đạo", "thực hiện", "xây dựng"].contains(v))
             .filter_map(|v| lower.find(&format!(" {v} ")))
             .min();
