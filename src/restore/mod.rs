@@ -199,22 +199,62 @@ enum Plan {
         slot: usize,
         outputs: Vec<Option<u16>>,
     },
-    /// Words joined by `-` or `/`, one plan each.
+    /// Words joined by punctuation (`chí/xã`, `này.Điều`), one plan each.
     Compound(Vec<Plan>),
 }
 
-/// The words of a core like `chí/xã` or `đua-Khen`: two or more letter-only parts joined by `-` or
-/// `/`, not all in capitals (those are codes: `NQ/ĐU`, `KH-UBND`).
-fn compound_segments(core: &str) -> Option<Vec<&str>> {
-    if !core.contains(['-', '/']) {
+/// The words of a core like `chí/xã`, `đua-Khen` or `này.Điều` (a sentence glued to the next one
+/// by a missing space): two or more letter-only parts joined by punctuation, not all in capitals
+/// when joined by `-` or `/` (those are codes: `NQ/ĐU`, `KH-UBND`). Returns each part with
+/// whether a sentence ends before it.
+fn compound_segments(core: &str, garbled: bool) -> Option<Vec<(&str, bool)>> {
+    if core.chars().all(token::is_core_char) {
         return None;
     }
-    let parts: Vec<&str> = core.split(['-', '/']).collect();
-    let words = parts.iter().all(|p| is_word(p));
-    let all_caps = parts
-        .iter()
-        .all(|p| p.chars().count() >= 2 && p.chars().all(char::is_uppercase));
-    (words && !all_caps).then_some(parts)
+    // In English-model OCR garble, symbols inside a word are misread letters (ti€u), not breaks.
+    let joiner = |c: char| {
+        matches!(c, '-' | '/') || (!garbled && matches!(c, '.' | ',' | ';' | ':' | '…' | '(' | ')'))
+    };
+    if !core
+        .chars()
+        .all(|c| token::is_core_char(c) || joiner(c))
+    {
+        return None;
+    }
+    let mut parts: Vec<(&str, bool)> = Vec::new();
+    let mut start = 0usize;
+    let mut sep_start = None;
+    for (i, c) in core.char_indices() {
+        if token::is_core_char(c) {
+            if let Some(ss) = sep_start.take() {
+                let sep = &core[ss..i];
+                parts.push((&core[start..ss], false));
+                start = i;
+                // A break inside a core ends a sentence only on sentence punctuation.
+                if let Some(last) = parts.last_mut() {
+                    last.1 = ends_sentence(sep);
+                }
+            }
+        } else if sep_start.is_none() {
+            sep_start = Some(i);
+        }
+    }
+    parts.push((&core[start..], false));
+    // Shift the flags: a part starts a sentence when the separator before it ends one.
+    let mut out: Vec<(&str, bool)> = Vec::with_capacity(parts.len());
+    let mut breaks_next = false;
+    for (p, ends) in parts {
+        out.push((p, breaks_next));
+        breaks_next = ends;
+    }
+    let words = out.iter().all(|(p, _)| is_word(p));
+    // Initials (H.Y) are not words glued together.
+    let initials = !core.contains(['-', '/']) && out.iter().any(|(p, _)| p.chars().count() < 2);
+    let codelike = core.contains(['-', '/'])
+        && out
+            .iter()
+            .all(|(p, _)| p.chars().count() >= 2 && p.chars().all(char::is_uppercase));
+    (words && !codelike && !initials).then_some(out)
 }
 
 /// Case pattern of a core, applied to its restored form.
@@ -282,6 +322,63 @@ fn tokens(text: &str) -> Vec<(usize, usize)> {
         out.push((s, text.len()));
     }
     out
+}
+
+/// How the text around a core reads.
+#[derive(Clone, Copy)]
+struct Reading {
+    /// Most words carry marks (see [`Restorer::reading`]).
+    clean: bool,
+    /// English-model OCR garble.
+    garbled: bool,
+    /// The core's line is written mostly in capitals (a heading), so a word in capitals is a word,
+    /// not an abbreviation.
+    caps_line: bool,
+}
+
+/// Per token: is it among words in capitals — a line mostly in capitals (a heading), or next to
+/// another word in capitals on its line (a name: TIẾN LÊ)? Words are letter cores of two or more
+/// letters.
+fn caps_lines(text: &str, toks: &[(usize, usize)]) -> Vec<bool> {
+    let mut is_caps = Vec::with_capacity(toks.len());
+    let mut is_word = Vec::with_capacity(toks.len());
+    let mut line = Vec::with_capacity(toks.len());
+    let mut prev_end = 0usize;
+    let mut n = 0usize;
+    for (i, &(s, e)) in toks.iter().enumerate() {
+        if i > 0 && text[prev_end..s].contains('\n') {
+            n += 1;
+        }
+        prev_end = e;
+        line.push(n);
+        let tok = &text[s..e];
+        let (cs, ce) = split_core(tok);
+        let letters: Vec<char> = tok[cs..ce].chars().filter(|c| c.is_alphabetic()).collect();
+        is_word.push(letters.len() >= 2);
+        is_caps.push(letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()));
+    }
+    let mut out = vec![false; toks.len()];
+    let mut start = 0usize;
+    while start < toks.len() {
+        let end = (start..toks.len())
+            .find(|&j| line[j] != line[start])
+            .unwrap_or(toks.len());
+        let words = is_word[start..end].iter().filter(|&&w| w).count();
+        let caps = is_caps[start..end].iter().filter(|&&c| c).count();
+        for i in start..end {
+            let neighbour = (i > start && is_caps[i - 1]) || (i + 1 < end && is_caps[i + 1]);
+            out[i] = caps * 2 > words || neighbour;
+        }
+        start = end;
+    }
+    out
+}
+
+/// The letter of a list item (`a`, `b`, `đ`): a single lowercase letter.
+fn list_marker(core: &str) -> Option<char> {
+    let mut cs = core.chars();
+    let c = cs.next()?;
+    (cs.next().is_none() && (c.is_ascii_lowercase() || c == 'đ')).then_some(c)
 }
 
 fn looks_like_url(tok: &str) -> bool {
@@ -361,10 +458,15 @@ impl Restorer {
                 score: 0.0,
             }]
         };
+        let caps_lines = caps_lines(text, &toks);
         let mut prev_end = 0usize;
-        for &(s, e) in &toks {
+        // The letter of the last list item (`a)`, `b)`…) that opened a line.
+        let mut last_marker: Option<char> = None;
+        for (ti, &(s, e)) in toks.iter().enumerate() {
+            let gap = &text[prev_end..s];
+            let line_start = ti == 0 || gap.contains('\n');
             // A blank line between tokens ends a paragraph.
-            if text[prev_end..s].matches('\n').count() >= 2 && slots.len() > 1 {
+            if gap.matches('\n').count() >= 2 && slots.len() > 1 {
                 slots.push(fixed(EOS));
                 slots.push(fixed(BOS));
             }
@@ -373,20 +475,50 @@ impl Restorer {
             let (cs, ce) = split_core(tok);
             let core_nfc = nfc(&tok[cs..ce]);
             let core: &str = &core_nfc;
+            let marker = (line_start && cs == 0 && tok[ce..].starts_with([')', '.']))
+                .then(|| list_marker(core))
+                .flatten();
+            let rd = Reading {
+                clean,
+                garbled,
+                caps_line: caps_lines[ti],
+            };
             let plan = if core.is_empty() {
                 Plan::Keep
+            } else if let Some(m) = marker {
+                // Item letters follow the Vietnamese alphabet: a, b, c, d, đ, e. A second `d)`
+                // after `d)` is `đ)` with its stroke lost.
+                let letter = if m == 'd' && last_marker == Some('d') && !clean {
+                    'đ'
+                } else {
+                    m
+                };
+                last_marker = Some(letter);
+                let unit = self.lm.id(&letter.to_string()).unwrap_or(UNK);
+                slots.push(fixed(unit));
+                if letter == m {
+                    Plan::Keep
+                } else {
+                    Plan::Replace(letter.to_string())
+                }
             } else if looks_like_url(tok) {
                 slots.push(fixed(UNK));
                 Plan::Keep
-            } else if let Some(segments) = compound_segments(core) {
+            } else if let Some(segments) = compound_segments(core, garbled) {
                 // Words joined by - or / (chí/xã, đua-Khen): each word is its own unit.
                 let parts = segments
                     .iter()
-                    .map(|seg| self.plan_core(seg, clean, garbled, &mut slots, &mut cache))
+                    .map(|&(seg, starts_sentence)| {
+                        if starts_sentence {
+                            slots.push(fixed(EOS));
+                            slots.push(fixed(BOS));
+                        }
+                        self.plan_core(seg, rd, &mut slots, &mut cache)
+                    })
                     .collect();
                 Plan::Compound(parts)
             } else {
-                self.plan_core(core, clean, garbled, &mut slots, &mut cache)
+                self.plan_core(core, rd, &mut slots, &mut cache)
             };
             plans.push(plan);
             if ends_sentence(&tok[ce..]) {
@@ -417,8 +549,7 @@ impl Restorer {
     fn plan_core(
         &self,
         core: &str,
-        clean: bool,
-        garbled: bool,
+        rd: Reading,
         slots: &mut Vec<Vec<Cand>>,
         cache: &mut FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)>,
     ) -> Plan {
@@ -432,7 +563,12 @@ impl Restorer {
             slots.push(fixed(NUM));
             return Plan::Keep;
         }
-        if let Some(fixed_core) = self.abbreviation(core, clean) {
+        let Reading {
+            clean,
+            garbled,
+            caps_line,
+        } = rd;
+        if let Some(fixed_core) = self.abbreviation(core, clean, caps_line) {
             slots.push(fixed(UNK));
             return if fixed_core == core {
                 Plan::Keep
@@ -486,14 +622,18 @@ impl Restorer {
                 let mut confidence = 1.0f64;
                 let mut rest = core;
                 for (i, part) in parts.iter().enumerate() {
-                    let end = rest.find(['-', '/']).unwrap_or(rest.len());
+                    let end = rest
+                        .find(|c: char| !token::is_core_char(c))
+                        .unwrap_or(rest.len());
                     let (w, c) = self.render_core(&rest[..end], part, choice, conf);
                     out.push_str(&w);
                     confidence = confidence.min(c);
                     if i + 1 < parts.len() && end < rest.len() {
-                        let sep_len = rest[end..].chars().next().map_or(1, char::len_utf8);
-                        out.push_str(&rest[end..end + sep_len]);
-                        rest = &rest[end + sep_len..];
+                        let sep_end = rest[end..]
+                            .find(token::is_core_char)
+                            .map_or(rest.len(), |k| end + k);
+                        out.push_str(&rest[end..sep_end]);
+                        rest = &rest[sep_end..];
                     }
                 }
                 (out, confidence)
@@ -589,7 +729,7 @@ impl Restorer {
 
     /// The fixed spelling of an abbreviation or code (`HDND` → `HĐND`, `16/QD-UBND` → `16/QĐ-UBND`),
     /// or `None` when the core is a word for the decoder.
-    fn abbreviation(&self, core: &str, clean: bool) -> Option<String> {
+    fn abbreviation(&self, core: &str, clean: bool, caps_line: bool) -> Option<String> {
         let is_code = core.contains(['-', '/']);
         let caps = core.chars().count() >= 2
             && core.chars().all(|c| c.is_alphabetic() && c.is_uppercase());
@@ -599,8 +739,9 @@ impl Restorer {
             // marked text.
             return (has_digit && clean).then(|| core.to_string());
         }
-        if caps && !is_code && self.skeletons.contains_key(&skeleton(core)) {
-            // A syllable in capitals (KE HOACH): restored like any word.
+        if caps && !is_code && caps_line && self.skeletons.contains_key(&skeleton(core)) {
+            // A syllable in capitals in a line of capitals (KE HOACH): restored like any word.
+            // In a line of ordinary words it is an abbreviation (EU, DT).
             return None;
         }
         let fix_letters = |seg: &str| -> String {
