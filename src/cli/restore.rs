@@ -51,6 +51,10 @@ pub enum LmCommand {
         /// Count weight of a corpus folder, FOLDER=N (repeatable): in-domain text counts more.
         #[arg(long = "weight")]
         weights: Vec<String>,
+        /// Smoothing: `kn` (interpolated modified Kneser–Ney, backoff form) or `jm` (Jelinek–Mercer
+        /// interpolation of relative frequencies, each order 5 times the one below).
+        #[arg(long, default_value = "kn")]
+        smoothing: String,
     },
 }
 
@@ -146,7 +150,13 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         dev_out,
         max_bytes,
         weights,
+        smoothing,
     } = command;
+    let smoothing = match smoothing.as_str() {
+        "kn" => vnplan::restore::model::Smoothing::KneserNey,
+        "jm" => vnplan::restore::model::Smoothing::Interpolated(5.0),
+        other => anyhow::bail!("--smoothing {other}: expected kn or jm"),
+    };
     let weights = weights
         .iter()
         .map(|w| {
@@ -179,6 +189,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         dev_max_bytes: 150_000,
         max_bytes,
         weights,
+        smoothing,
     })?;
     println!(
         "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use super::model::{
-    build_table, pack, table_capacity, write_model, ModelParts, MAX_ORDER, RESERVED,
+    build_table, pack, table_capacity, write_model, ModelParts, Smoothing, MAX_ORDER, RESERVED,
 };
-use super::token::{is_word, line_units, split_core, syllable_key};
+use super::token::{ends_sentence, is_word, line_units, split_core, syllable_key};
 use crate::vietnamese::strip_marks;
 
 /// What to build and from where.
@@ -37,6 +37,7 @@ pub struct BuildOptions {
     pub max_bytes: Option<usize>,
     /// Count weights per corpus folder name (in-domain text counts more: legal, administrative).
     pub weights: Vec<(String, u32)>,
+    pub smoothing: Smoothing,
 }
 
 /// Numbers a build reports.
@@ -170,6 +171,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     let mut counts: Vec<FxHashMap<u64, u32>> =
         (0..order - 1).map(|_| FxHashMap::default()).collect();
     let mut abbr: FxHashMap<String, u32> = FxHashMap::default();
+    // Per id: (capitalized, lowercase) occurrences inside sentences.
+    let mut case_counts = vec![[0u64; 2]; vocab.len()];
     // Raw core → unit, so each distinct spelling is lowercased and canonicalized once.
     let mut cache: FxHashMap<String, Option<u16>> = FxHashMap::default();
     let mut units = Vec::new();
@@ -232,12 +235,14 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                 u
             };
             line_units(&line, &mut lookup, &mut units);
+            note_case(&line, &mut lookup, weight, &mut case_counts);
             for (i, &u) in units.iter().enumerate() {
                 unigram[usize::from(u)] += u64::from(weight);
                 for n in 2..=order {
                     if i + 1 >= n {
                         let key = pack(&units[i + 1 - n..=i]);
-                        *counts[n - 2].entry(key).or_insert(0) += weight;
+                        let e = counts[n - 2].entry(key).or_insert(0);
+                        *e = add_count(*e, weight);
                     }
                 }
             }
@@ -246,23 +251,30 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         }
         stats.dev_docs += (doc / opts.dev_every.max(1)) as u64;
     }
-    // Unigram log relative frequency; unseen syllables get half a count.
+    // Unigram log relative frequency (ranking candidates); unseen syllables get half a count.
     let total: u64 = unigram.iter().sum::<u64>().max(1);
     let uni_lp: Vec<f32> = unigram
         .iter()
         .map(|&c| ((c as f64).max(0.5) / total as f64).ln() as f32)
         .collect();
     let quant_step = 0.1f32;
+    let backoff_step = 0.05f32;
     let mut min_count: Vec<u32> = (2..=order)
         .map(|n| opts.min_count.get(n - 2).copied().unwrap_or(1).max(1))
         .collect();
     if let Some(budget) = opts.max_bytes {
-        // Bytes of the tables at given thresholds: one u32 slot per entry over the load factor.
+        // Bytes of the tables at given thresholds: one u32 slot per entry over the load factor,
+        // and a backoff byte per slot below the top order.
         let size = |mins: &[u32]| -> usize {
             counts
                 .iter()
                 .zip(mins)
-                .map(|(m, &t)| 4 * table_capacity(m.values().filter(|&&c| c >= t).count()))
+                .enumerate()
+                .map(|(i, (m, &t))| {
+                    let kn = opts.smoothing == Smoothing::KneserNey;
+                    let per_slot = if kn && i + 2 < order { 5 } else { 4 };
+                    per_slot * table_capacity(m.values().filter(|&&c| count_of(c) >= t).count())
+                })
                 .sum()
         };
         let top = min_count.len() - 1;
@@ -283,30 +295,57 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         }
     }
     stats.min_count = min_count.clone();
+    for m in &counts {
+        stats.distinct.push(m.len());
+    }
+    let kn = match opts.smoothing {
+        Smoothing::KneserNey => kneser_ney(&unigram, &counts, &min_count, order),
+        Smoothing::Interpolated(_) => relative_frequencies(&unigram, &counts, &min_count, order),
+    };
+    let quantize = |x: f64, step: f32| (x / f64::from(step)).round().clamp(0.0, 255.0) as u8;
     let mut tables = Vec::new();
+    let mut backoffs = Vec::new();
     for n in 2..=order {
-        let min = min_count[n - 2];
-        let map = &counts[n - 2];
-        stats.distinct.push(map.len());
-        let mut entries: Vec<(u64, u8)> = Vec::new();
-        for (&key, &c) in map {
-            if c < min {
-                continue;
-            }
-            let ctx = key >> 16;
-            let ctx_count = if n == 2 {
-                unigram[ctx as usize]
-            } else {
-                u64::from(counts[n - 3].get(&ctx).copied().unwrap_or(c))
-            };
-            let lp = (f64::from(c) / ctx_count.max(u64::from(c)) as f64).ln();
-            let q = (-lp / f64::from(quant_step)).round().clamp(0.0, 255.0) as u8;
-            entries.push((key, q));
-        }
+        let probs = &kn.probs[n - 2];
+        let mut entries: Vec<(u64, u8, u8)> = probs
+            .iter()
+            .map(|(&key, &lp)| {
+                // The backoff of this n-gram as a context of the order above (none at the top).
+                let bo = kn
+                    .backoffs
+                    .get(n - 1)
+                    .and_then(|m| m.get(&key))
+                    .copied()
+                    .unwrap_or(0.0);
+                (
+                    key,
+                    quantize(-f64::from(lp), quant_step),
+                    quantize(-f64::from(bo), backoff_step),
+                )
+            })
+            .collect();
         entries.sort_unstable();
         stats.kept.push(entries.len());
-        tables.push(build_table(&entries, n));
+        let (table, bo) = build_table(&entries, n);
+        tables.push(table);
+        if n < order {
+            backoffs.push(if opts.smoothing == Smoothing::KneserNey {
+                bo
+            } else {
+                Vec::new()
+            });
+        }
     }
+    let case: Vec<u8> = case_counts
+        .iter()
+        .flat_map(|&[cap, low]| {
+            let all = (cap + low) as f64 + 1.0;
+            [
+                quantize(-((cap as f64 + 0.5) / all).ln(), quant_step),
+                quantize(-((low as f64 + 0.5) / all).ln(), quant_step),
+            ]
+        })
+        .collect();
     // Abbreviations: the most frequent spelling of each stripped form, when it carries a mark.
     let mut by_key: FxHashMap<String, Vec<(String, u32)>> = FxHashMap::default();
     for (form, c) in abbr {
@@ -344,10 +383,15 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     };
     let parts = ModelParts {
         order,
+        smoothing: opts.smoothing,
         quant_step,
-        backoff: 0.4f32.ln(),
+        backoff_step,
         vocab,
         unigram: uni_lp,
+        unigram_kn: kn.unigram,
+        unigram_backoff: kn.unigram_backoff,
+        case,
+        backoffs,
         abbreviations: abbr_lines.join("\n"),
         confusions,
         tables,
@@ -362,4 +406,298 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         .map_err(|e| io_err(&opts.out, e))?
         .len() as usize;
     Ok(stats)
+}
+
+/// Count, per syllable, how often it is written with a capital and in lowercase inside a sentence
+/// (the first word of a sentence or line says nothing: it is capitalized whatever it is). Words in
+/// capitals throughout are headings or abbreviations and are not counted.
+fn note_case(
+    line: &str,
+    lookup: &mut impl FnMut(&str) -> Option<u16>,
+    weight: u32,
+    counts: &mut [[u64; 2]],
+) {
+    let mut sentence_start = true;
+    for tok in line.split_whitespace() {
+        let (s, e) = split_core(tok);
+        let core = &tok[s..e];
+        if core.is_empty() {
+            continue;
+        }
+        if !sentence_start && is_word(core) && s == 0 {
+            let mut chars = core.chars();
+            let first_upper = chars.next().is_some_and(char::is_uppercase);
+            let rest_lower = chars.all(char::is_lowercase);
+            if rest_lower {
+                if let Some(id) = lookup(core) {
+                    counts[usize::from(id)][usize::from(!first_upper)] += u64::from(weight);
+                }
+            }
+        }
+        sentence_start = ends_sentence(&tok[e..]);
+    }
+}
+
+/// A counted n-gram: its (weighted) count in the low 29 bits, the largest source weight it was
+/// seen with in the top 3. Continuation counts add the weight of each distinct left neighbour, so
+/// the weighting of in-domain text carries over to the lower orders of Kneser–Ney.
+const COUNT_BITS: u32 = 29;
+const COUNT_MASK: u32 = (1 << COUNT_BITS) - 1;
+
+fn add_count(c: u32, weight: u32) -> u32 {
+    let count = (c & COUNT_MASK).saturating_add(weight).min(COUNT_MASK);
+    let w = (c >> COUNT_BITS).max(weight.min(7));
+    count | (w << COUNT_BITS)
+}
+
+fn count_of(c: u32) -> u32 {
+    c & COUNT_MASK
+}
+
+fn weight_of(c: u32) -> u32 {
+    (c >> COUNT_BITS).max(1)
+}
+
+/// An interpolated modified Kneser–Ney model in backoff form, for the kept n-grams.
+struct KneserNey {
+    /// Log-probability per id.
+    unigram: Vec<f32>,
+    /// Log-backoff of each id as a one-word context.
+    unigram_backoff: Vec<f32>,
+    /// Per order 2..=N: kept n-gram → log-probability.
+    probs: Vec<FxHashMap<u64, f32>>,
+    /// Per order 2..N (index n-1 for order n… see below): kept n-gram → its log-backoff as a
+    /// context. Index 0 is unused (unigram backoffs are `unigram_backoff`); index k holds the
+    /// backoffs of order-(k+1) n-grams, read when scoring order k+2.
+    backoffs: Vec<FxHashMap<u64, f32>>,
+}
+
+/// Modified Kneser–Ney discounts D1, D2, D3+ from the count-of-counts (Chen & Goodman 1998).
+fn discounts(values: impl Iterator<Item = u64>) -> [f64; 3] {
+    let mut t = [0f64; 5];
+    for v in values {
+        if (1..=4).contains(&v) {
+            t[v as usize] += 1.0;
+        }
+    }
+    if t[1] == 0.0 || t[2] == 0.0 || t[3] == 0.0 || t[4] == 0.0 {
+        return [0.5, 1.0, 1.5];
+    }
+    let y = t[1] / (t[1] + 2.0 * t[2]);
+    let d = [
+        1.0 - 2.0 * y * t[2] / t[1],
+        2.0 - 3.0 * y * t[3] / t[2],
+        3.0 - 4.0 * y * t[4] / t[3],
+    ];
+    // Weighted counts (in-domain text counted twice or more) can skew the counts of counts:
+    // keep each discount inside (0, its count].
+    [
+        d[0].clamp(0.05, 1.0),
+        d[1].clamp(0.05, 2.0),
+        d[2].clamp(0.05, 3.0),
+    ]
+}
+
+fn discount(d: &[f64; 3], c: u64) -> f64 {
+    match c {
+        0 => 0.0,
+        1 => d[0],
+        2 => d[1],
+        _ => d[2],
+    }
+}
+
+/// Per context: total count and the numbers of continuations seen once, twice, three times or more.
+#[derive(Default, Clone, Copy)]
+struct ContextStats {
+    total: u64,
+    n: [u32; 3],
+}
+
+impl ContextStats {
+    fn add(&mut self, c: u64) {
+        self.total += c;
+        self.n[(c.min(3) - 1) as usize] += 1;
+    }
+
+    /// Interpolation weight of the lower order: the discounted mass.
+    fn gamma(&self, d: &[f64; 3]) -> f64 {
+        if self.total == 0 {
+            return 1.0;
+        }
+        (d[0] * f64::from(self.n[0]) + d[1] * f64::from(self.n[1]) + d[2] * f64::from(self.n[2]))
+            / self.total as f64
+    }
+}
+
+/// Estimate the model from raw counts (`unigram` per id, `counts[n-2]` per order n ≥ 2).
+/// Lower orders use continuation counts (distinct left neighbours), except n-grams that start with
+/// `<s>`, which nothing precedes. Probabilities come from all counts; only n-grams whose raw count
+/// reaches `min_count` are kept. A kept n-gram's suffix is kept too (thresholds do not decrease),
+/// so the lower-order probability it interpolates with is always at hand.
+fn kneser_ney(
+    unigram: &[u64],
+    counts: &[FxHashMap<u64, u32>],
+    min_count: &[u32],
+    order: usize,
+) -> KneserNey {
+    let bos = u64::from(super::model::BOS);
+    let mask = |n: usize| -> u64 {
+        if n >= 4 {
+            u64::MAX
+        } else {
+            (1u64 << (16 * n)) - 1
+        }
+    };
+    let first = |key: u64, n: usize| key >> (16 * (n - 1));
+    // Adjusted counts per order 1..=N: continuation counts below the top.
+    let mut adj_uni: Vec<u64> = vec![0; unigram.len()];
+    for (&key, &c) in &counts[0] {
+        adj_uni[(key & 0xFFFF) as usize] += u64::from(weight_of(c));
+    }
+    adj_uni[bos as usize] = unigram[bos as usize];
+    let mut adj: Vec<FxHashMap<u64, u32>> = Vec::with_capacity(order - 1);
+    for n in 2..=order {
+        if n == order {
+            adj.push(
+                counts[n - 2]
+                    .iter()
+                    .map(|(&k, &c)| (k, count_of(c)))
+                    .collect(),
+            );
+            continue;
+        }
+        let mut m: FxHashMap<u64, u32> = FxHashMap::default();
+        m.reserve(counts[n - 2].len());
+        for (&key, &c) in &counts[n - 1] {
+            *m.entry(key & mask(n)).or_insert(0) += weight_of(c);
+        }
+        for (&key, &c) in &counts[n - 2] {
+            if first(key, n) == bos {
+                m.insert(key, count_of(c));
+            }
+        }
+        adj.push(m);
+    }
+    // Unigrams: discounted continuation counts, interpolated with the uniform distribution.
+    let d1 = discounts(adj_uni.iter().copied());
+    let mut uni_stats = ContextStats::default();
+    for &c in &adj_uni {
+        if c > 0 {
+            uni_stats.add(c);
+        }
+    }
+    let g1 = uni_stats.gamma(&d1);
+    let v = unigram.len() as f64;
+    let p1: Vec<f64> = adj_uni
+        .iter()
+        .map(|&c| {
+            let base = (c as f64 - discount(&d1, c)).max(0.0) / uni_stats.total.max(1) as f64;
+            (base + g1 / v).max(1e-12)
+        })
+        .collect();
+    let mut probs: Vec<FxHashMap<u64, f32>> = Vec::with_capacity(order - 1);
+    let mut backoffs: Vec<FxHashMap<u64, f32>> = vec![FxHashMap::default()];
+    let mut unigram_backoff = vec![0f32; unigram.len()];
+    for n in 2..=order {
+        let a = &adj[n - 2];
+        let d = discounts(a.values().map(|&c| u64::from(c)));
+        let mut ctx: FxHashMap<u64, ContextStats> = FxHashMap::default();
+        for (&key, &c) in a {
+            ctx.entry(key >> 16).or_default().add(u64::from(c));
+        }
+        let min = u64::from(min_count[n - 2]);
+        let raw = &counts[n - 2];
+        let mut kept: FxHashMap<u64, f32> = FxHashMap::default();
+        // Per context: the probability mass of its kept continuations, under this order and under
+        // the order below; what is left of each becomes the backoff (pruning renormalized).
+        let mut mass: FxHashMap<u64, (f64, f64)> = FxHashMap::default();
+        for (&key, &c) in a {
+            if raw.get(&key).map_or(0, |&r| u64::from(count_of(r))) < min {
+                continue;
+            }
+            let Some(st) = ctx.get(&(key >> 16)) else {
+                continue;
+            };
+            let c = u64::from(c);
+            let suffix = key & mask(n - 1);
+            let lower = if n == 2 {
+                p1[suffix as usize]
+            } else {
+                match probs[n - 3].get(&suffix) {
+                    Some(&lp) => f64::from(lp).exp(),
+                    None => continue,
+                }
+            };
+            let p = (c as f64 - discount(&d, c)).max(0.0) / st.total as f64 + st.gamma(&d) * lower;
+            kept.insert(key, p.ln() as f32);
+            let m = mass.entry(key >> 16).or_insert((0.0, 0.0));
+            m.0 += p;
+            m.1 += lower;
+        }
+        let backoff_of = |k: &u64| -> f32 {
+            match mass.get(k) {
+                Some(&(p, lower)) => ((1.0 - p).max(1e-9) / (1.0 - lower).max(1e-9)).ln() as f32,
+                // No continuation kept: the distribution is the order below's.
+                None => 0.0,
+            }
+        };
+        if n == 2 {
+            for (k, b) in unigram_backoff.iter_mut().enumerate() {
+                *b = backoff_of(&(k as u64));
+            }
+        } else {
+            let m: FxHashMap<u64, f32> = probs[n - 3].keys().map(|k| (*k, backoff_of(k))).collect();
+            backoffs.push(m);
+        }
+        probs.push(kept);
+    }
+    KneserNey {
+        unigram: p1.iter().map(|p| p.ln() as f32).collect(),
+        unigram_backoff,
+        probs,
+        backoffs,
+    }
+}
+
+/// Relative frequencies of the kept n-grams, c(h w) / c(h), for Jelinek–Mercer interpolation at
+/// query time (no backoffs: every one is 0).
+fn relative_frequencies(
+    unigram: &[u64],
+    counts: &[FxHashMap<u64, u32>],
+    min_count: &[u32],
+    order: usize,
+) -> KneserNey {
+    let total: u64 = unigram.iter().sum::<u64>().max(1);
+    let uni: Vec<f32> = unigram
+        .iter()
+        .map(|&c| ((c as f64).max(0.5) / total as f64).ln() as f32)
+        .collect();
+    let mut probs = Vec::with_capacity(order - 1);
+    for n in 2..=order {
+        let min = min_count[n - 2];
+        let map = &counts[n - 2];
+        let kept: FxHashMap<u64, f32> = map
+            .iter()
+            .filter(|(_, &c)| count_of(c) >= min)
+            .map(|(&key, &c)| {
+                let c = count_of(c);
+                let ctx = key >> 16;
+                let ctx_count = if n == 2 {
+                    unigram[ctx as usize]
+                } else {
+                    u64::from(counts[n - 3].get(&ctx).map_or(c, |&x| count_of(x)))
+                };
+                let lp = (f64::from(c) / ctx_count.max(u64::from(c)) as f64).ln();
+                (key, lp as f32)
+            })
+            .collect();
+        probs.push(kept);
+    }
+    KneserNey {
+        unigram: uni,
+        unigram_backoff: vec![0.0; unigram.len()],
+        probs,
+        backoffs: vec![FxHashMap::default()],
+    }
 }

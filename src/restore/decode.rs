@@ -7,16 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::model::{ngram_hash, pack, LanguageModel, MAX_ORDER};
-
-/// How the decoder turns model lookups into scores.
-#[derive(Debug, Clone, Copy)]
-pub enum Smoothing {
-    /// Stupid backoff with this log-weight per order backed off.
-    Backoff(f32),
-    /// Jelinek–Mercer interpolation, each order weighted this many times the one below.
-    Interpolated(f32),
-}
+use super::model::{ngram_hash, pack, Entry, LanguageModel, MAX_ORDER};
 
 /// Entries of the lookup memo (a power of two): 16 K × 16 bytes stays in the L2 cache.
 const MEMO_BITS: u32 = 14;
@@ -24,21 +15,20 @@ const MEMO_BITS: u32 = 14;
 /// Model scores through a memo of n-gram lookups.
 ///
 /// Decoding is bound by memory latency: every lookup is a cache miss in tables of tens of MB. The
-/// states of a beam share most of their recent history, neighbouring slots repeat the same n-grams,
-/// and the confidence pass rescores what the search scored; a direct-mapped memo of the probe
-/// results (present with its value, or absent) answers those from the L2 cache.
+/// states of a beam share most of their recent history (and so their context backoffs),
+/// neighbouring slots repeat the same n-grams, and the confidence pass rescores what the search
+/// scored; a direct-mapped memo of the probe results (present with its entry, or absent) answers
+/// those from the L2 cache. Scores are the model's own ([`LanguageModel::score_by`]).
 pub struct Scorer<'a> {
     lm: &'a LanguageModel,
-    smoothing: Smoothing,
-    /// (packed key, order << 9 | present << 8 | quantized value); order 0: empty.
+    /// (packed key, order << 17 | present << 16 | backoff << 8 | probability); order 0: empty.
     memo: Vec<(u64, u32)>,
 }
 
 impl<'a> Scorer<'a> {
-    pub fn new(lm: &'a LanguageModel, smoothing: Smoothing) -> Scorer<'a> {
+    pub fn new(lm: &'a LanguageModel) -> Scorer<'a> {
         Scorer {
             lm,
-            smoothing,
             memo: vec![(0, 0); 1 << MEMO_BITS],
         }
     }
@@ -48,20 +38,29 @@ impl<'a> Scorer<'a> {
         ((h >> 24) as usize) & ((1 << MEMO_BITS) - 1)
     }
 
-    /// Memoized [`LanguageModel::probe`] of the n-gram `ids`.
-    fn lookup(&mut self, ids: &[u16]) -> Option<u8> {
-        let order = ids.len();
-        let key = pack(ids);
+    /// Memoized [`LanguageModel::probe`] of a packed n-gram.
+    fn lookup(
+        lm: &LanguageModel,
+        memo: &mut [(u64, u32)],
+        key: u64,
+        order: usize,
+    ) -> Option<Entry> {
         let h = ngram_hash(key, order);
         let i = Self::memo_index(h);
-        let (k, tag) = self.memo[i];
-        if k == key && (tag >> 9) as usize == order {
-            return (tag & 0x100 != 0).then_some(tag as u8);
+        let (k, tag) = memo[i];
+        if k == key && (tag >> 17) as usize == order {
+            return (tag & 0x1_0000 != 0).then_some(Entry {
+                prob: tag as u8,
+                backoff: (tag >> 8) as u8,
+            });
         }
-        let r = self.lm.probe(h, order);
-        self.memo[i] = (
+        let r = lm.probe(h, order);
+        memo[i] = (
             key,
-            ((order as u32) << 9) | r.map_or(0, |q| 0x100 | u32::from(q)),
+            ((order as u32) << 17)
+                | r.map_or(0, |e| {
+                    0x1_0000 | (u32::from(e.backoff) << 8) | u32::from(e.prob)
+                }),
         );
         r
     }
@@ -77,8 +76,8 @@ impl<'a> Scorer<'a> {
             let key = pack(&buf[..n]);
             let hash = ngram_hash(key, n);
             let (k, tag) = self.memo[Self::memo_index(hash)];
-            if k == key && (tag >> 9) as usize == n {
-                if tag & 0x100 == 0 {
+            if k == key && (tag >> 17) as usize == n {
+                if tag & 0x1_0000 == 0 {
                     return;
                 }
                 continue;
@@ -87,51 +86,14 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// Log-score of `word` after `history` (oldest first; only the last order-1 used), with the
-    /// same lookups and the same result as [`LanguageModel::score_with`] or
-    /// [`LanguageModel::score_interpolated`]: bottom-up, stopping at the first n-gram not stored.
+    /// Log-probability of `word` after `history` (oldest first; only the last order-1 used): the
+    /// same as [`LanguageModel::score`], through the memo.
     pub fn score(&mut self, history: &[u16], word: u16) -> f32 {
         let lm = self.lm;
-        let h = &history[history.len().saturating_sub(lm.order - 1)..];
-        let mut buf = [0u16; MAX_ORDER];
-        match self.smoothing {
-            Smoothing::Backoff(backoff) => {
-                let mut best = lm.unigram[usize::from(word)];
-                let mut best_n = 1usize;
-                for n in 2..=h.len() + 1 {
-                    buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
-                    buf[n - 1] = word;
-                    match self.lookup(&buf[..n]) {
-                        Some(q) => {
-                            best = -(f32::from(q)) * lm.quant_step();
-                            best_n = n;
-                        }
-                        None => break,
-                    }
-                }
-                best + backoff * (h.len() + 1 - best_n) as f32
-            }
-            Smoothing::Interpolated(ratio) => {
-                let mut w = 1.0f32;
-                let mut total_w = w;
-                let mut p = lm.unigram_prob(word);
-                let mut alive = true;
-                for n in 2..=h.len() + 1 {
-                    w *= ratio;
-                    total_w += w;
-                    if !alive {
-                        continue;
-                    }
-                    buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
-                    buf[n - 1] = word;
-                    match self.lookup(&buf[..n]) {
-                        Some(q) => p += w * lm.quant_prob(q),
-                        None => alive = false,
-                    }
-                }
-                (p / total_w).ln()
-            }
-        }
+        let memo = &mut self.memo;
+        lm.score_by(history, word, |key, order| {
+            Self::lookup(lm, memo, key, order)
+        })
     }
 }
 
@@ -164,7 +126,6 @@ pub fn decode(
     slots: &[Vec<Cand>],
     beam: usize,
     lm_weight: f32,
-    smoothing: Smoothing,
     margin: f32,
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
@@ -176,7 +137,7 @@ pub fn decode(
         cand: 0,
     }];
     let mut index: FxHashMap<[u16; MAX_ORDER - 1], usize> = FxHashMap::default();
-    let mut scorer = Scorer::new(lm, smoothing);
+    let mut scorer = Scorer::new(lm);
     for slot in slots {
         // The states of the previous column live in the lattice (kept for the backtrack).
         let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::vietnamese::{is_vietnamese_specific, strip_marks, strip_tones};
 use channel::Channel;
-use decode::{decode, Cand, Smoothing};
+use decode::{decode, Cand};
 use model::{LanguageModel, BOS, EOS, NUM, UNK};
 use token::{ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
 
@@ -77,18 +77,16 @@ pub struct Params {
     pub clean_ratio: f64,
     /// Skeleton candidates rarer than the most frequent one by more than this (nats) are dropped.
     pub rare_margin: f32,
-    /// Backoff log-weight per order backed off (with `interpolation` 0); 0 uses the model's own.
-    pub backoff: f32,
     /// Extra cost of keeping letters glued to digits or symbols (x3, K&) in unmarked text.
     pub glued_extra: f32,
     /// Beam states further than this (nats) behind the best are dropped.
     pub beam_margin: f32,
+    /// Weight of the case evidence (a capital inside a sentence marks a name); 0 ignores case.
+    pub case_weight: f32,
     /// Share of odd words (no syllable, digits among letters) that marks a text as garbled OCR.
     pub garbled_ratio: f64,
     /// Extra cost of reading a valid-looking word of garbled text as another skeleton.
     pub known_edit_extra: f32,
-    /// Interpolate the orders, each weighted this many times the one below; 0: stupid backoff.
-    pub interpolation: f32,
 }
 
 impl Params {
@@ -111,12 +109,11 @@ impl Params {
             "max_edit" => self.max_edit = f as f32,
             "clean_ratio" => self.clean_ratio = f,
             "rare_margin" => self.rare_margin = f as f32,
-            "backoff" => self.backoff = f as f32,
             "glued_extra" => self.glued_extra = f as f32,
             "beam_margin" => self.beam_margin = f as f32,
             "garbled_ratio" => self.garbled_ratio = f,
+            "case_weight" => self.case_weight = f as f32,
             "known_edit_extra" => self.known_edit_extra = f as f32,
-            "interpolation" => self.interpolation = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
         Ok(())
@@ -136,12 +133,11 @@ impl Default for Params {
             max_edit: 5.0,
             clean_ratio: 0.5,
             rare_margin: 12.0,
-            backoff: 0.0,
             glued_extra: 4.0,
             beam_margin: 10.0,
             garbled_ratio: 0.04,
+            case_weight: 1.0,
             known_edit_extra: 3.0,
-            interpolation: 5.0,
         }
     }
 }
@@ -215,10 +211,7 @@ fn compound_segments(core: &str, garbled: bool) -> Option<Vec<(&str, bool)>> {
     let joiner = |c: char| {
         matches!(c, '-' | '/') || (!garbled && matches!(c, '.' | ',' | ';' | ':' | '…' | '(' | ')'))
     };
-    if !core
-        .chars()
-        .all(|c| token::is_core_char(c) || joiner(c))
-    {
+    if !core.chars().all(|c| token::is_core_char(c) || joiner(c)) {
         return None;
     }
     let mut parts: Vec<(&str, bool)> = Vec::new();
@@ -331,6 +324,8 @@ struct Reading {
     clean: bool,
     /// English-model OCR garble.
     garbled: bool,
+    /// The core opens a sentence or a line: its capital says nothing.
+    sentence_start: bool,
     /// The core's line is written mostly in capitals (a heading), so a word in capitals is a word,
     /// not an abbreviation.
     caps_line: bool,
@@ -372,6 +367,24 @@ fn caps_lines(text: &str, toks: &[(usize, usize)]) -> Vec<bool> {
         start = end;
     }
     out
+}
+
+/// A number with its unit (6m, 20kg, 1,5ha) or a unit with its power (m2, km2): a measure, not
+/// OCR garble.
+fn is_measure(core: &str) -> bool {
+    let digits = core.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',');
+    let lead = core.len() - digits.len();
+    const UNITS: [&str; 16] = [
+        "m", "cm", "mm", "dm", "km", "ha", "kg", "g", "mg", "l", "ml", "kw", "kwh", "mw", "kv", "h",
+    ];
+    let unit_after_number = lead > 0
+        && core.starts_with(|c: char| c.is_ascii_digit())
+        && UNITS.contains(&digits.to_ascii_lowercase().as_str());
+    let powered_unit = matches!(
+        core,
+        "m2" | "m3" | "km2" | "cm2" | "cm3" | "dm2" | "dm3" | "mm2"
+    );
+    unit_after_number || powered_unit
 }
 
 /// The letter of a list item (`a`, `b`, `đ`): a single lowercase letter.
@@ -481,6 +494,7 @@ impl Restorer {
             let rd = Reading {
                 clean,
                 garbled,
+                sentence_start: line_start || slots.last().is_some_and(|c| c[0].unit == BOS),
                 caps_line: caps_lines[ti],
             };
             let plan = if core.is_empty() {
@@ -501,6 +515,14 @@ impl Restorer {
                 } else {
                     Plan::Replace(letter.to_string())
                 }
+            } else if core.chars().count() == 1
+                && core.chars().all(char::is_uppercase)
+                && tok[ce..].starts_with(['.', ')'])
+            {
+                // A capital letter with a point: a roman numeral (I., V.), an item (A.) or an
+                // initial (H.) — nothing to restore.
+                slots.push(fixed(self.lm.id(&core.to_lowercase()).unwrap_or(UNK)));
+                Plan::Keep
             } else if looks_like_url(tok) {
                 slots.push(fixed(UNK));
                 Plan::Keep
@@ -527,21 +549,7 @@ impl Restorer {
             }
         }
         slots.push(fixed(EOS));
-        let smoothing = if p.interpolation > 0.0 {
-            Smoothing::Interpolated(p.interpolation)
-        } else if p.backoff < 0.0 {
-            Smoothing::Backoff(p.backoff)
-        } else {
-            Smoothing::Backoff(self.lm.backoff())
-        };
-        let (choice, conf) = decode(
-            &self.lm,
-            &slots,
-            p.beam,
-            p.lm_weight,
-            smoothing,
-            p.beam_margin,
-        );
+        let (choice, conf) = decode(&self.lm, &slots, p.beam, p.lm_weight, p.beam_margin);
         self.render(text, &toks, &plans, &choice, &conf)
     }
 
@@ -567,8 +575,9 @@ impl Restorer {
             clean,
             garbled,
             caps_line,
+            ..
         } = rd;
-        if let Some(fixed_core) = self.abbreviation(core, clean, caps_line) {
+        if let Some(fixed_core) = self.abbreviation(core, clean, garbled, caps_line) {
             slots.push(fixed(UNK));
             return if fixed_core == core {
                 Plan::Keep
@@ -576,10 +585,14 @@ impl Restorer {
                 Plan::Replace(fixed_core)
             };
         }
-        let (cands, outputs) = cache
+        let (mut cands, outputs) = cache
             .entry(core.to_string())
             .or_insert_with(|| self.shared_candidates(core, clean, garbled))
             .clone();
+        // English-model OCR garble scatters capitals: no evidence there.
+        if !rd.sentence_start && !garbled && cands.len() > 1 && self.params.case_weight > 0.0 {
+            self.weigh_case(core, &mut cands);
+        }
         if cands.len() == 1 && outputs[0].is_none() {
             slots.push(cands);
             Plan::Keep
@@ -587,6 +600,33 @@ impl Restorer {
             let slot = slots.len();
             slots.push(cands);
             Plan::Choose { slot, outputs }
+        }
+    }
+
+    /// Inside a sentence, a capital is evidence of which word it is: it marks a name (Thanh, Đức,
+    /// Đắk) or a term written capitalized. Each candidate gets the log-probability of a capital
+    /// given the syllable, as counted in the corpus; keeping the token as it is gets the best of
+    /// them (names outside the vocabulary are neither favoured nor penalized).
+    fn weigh_case(&self, core: &str, cands: &mut [Cand]) {
+        let mut chars = core.chars();
+        // Lowercase is the default way of writing nearly every syllable and says little; a capital
+        // says much more.
+        if !chars.next().is_some_and(char::is_uppercase) || !chars.all(char::is_lowercase) {
+            return;
+        }
+        let which = 0;
+        let w = self.params.case_weight;
+        let cost = |c: &Cand| self.lm.case_cost(c.unit)[which];
+        let best = cands
+            .iter()
+            .filter(|c| c.unit != UNK)
+            .map(cost)
+            .fold(f32::INFINITY, f32::min);
+        if !best.is_finite() {
+            return;
+        }
+        for c in cands.iter_mut() {
+            c.score -= w * if c.unit == UNK { best } else { cost(c) };
         }
     }
 
@@ -717,6 +757,7 @@ impl Restorer {
                     .chars()
                     .any(|c| c.is_ascii_digit() || c == '&' || c == '¢')
                 && !core.contains(['-', '/'])
+                && !is_measure(core)
             {
                 words += 1;
                 odd += 1;
@@ -729,15 +770,22 @@ impl Restorer {
 
     /// The fixed spelling of an abbreviation or code (`HDND` → `HĐND`, `16/QD-UBND` → `16/QĐ-UBND`),
     /// or `None` when the core is a word for the decoder.
-    fn abbreviation(&self, core: &str, clean: bool, caps_line: bool) -> Option<String> {
+    fn abbreviation(
+        &self,
+        core: &str,
+        clean: bool,
+        garbled: bool,
+        caps_line: bool,
+    ) -> Option<String> {
         let is_code = core.contains(['-', '/']);
         let caps = core.chars().count() >= 2
             && core.chars().all(|c| c.is_alphabetic() && c.is_uppercase());
         let has_digit = core.chars().any(|c| c.is_ascii_digit());
         if !is_code && !caps {
-            // Letters mixed with digits (s6, x3, 14nh) are OCR garble in unmarked text, codes in
-            // marked text.
-            return (has_digit && clean).then(|| core.to_string());
+            // Letters mixed with digits (s6, x3, 14nh) are OCR garble in garbled text; codes and
+            // measures (m2, 6m, 20kg) elsewhere.
+            return (has_digit && (clean || !garbled || is_measure(core)))
+                .then(|| core.to_string());
         }
         if caps && !is_code && caps_line && self.skeletons.contains_key(&skeleton(core)) {
             // A syllable in capitals in a line of capitals (KE HOACH): restored like any word.

@@ -1,16 +1,21 @@
 //! The language-model file: one binary, memory-mapped, with a checked header.
 //!
 //! Layout (little-endian), after the fixed 64-byte header:
-//! `magic "VNPLANLM"`, format version, order, vocabulary size, body length, CRC-32 of the body,
-//! quantization step and backoff weight. The body is a sequence of sections, each a `u64` byte length
-//! followed by its bytes, padded to 8: the vocabulary (newline-separated syllables, id order), unigram
-//! log-probabilities (`f32` per id), the abbreviation table, the OCR confusion table, and one probing
-//! hash table per order 2..=N. A hash slot is a `u32`: a 24-bit fingerprint of the n-gram and an
-//! 8-bit quantized log-probability, so lookups are one hash and a short linear probe, KenLM-style,
-//! and nothing is parsed at load time but the small tables.
+//! `magic "VNPLANLM"`, format version, order, vocabulary size, CRC-32 of the body, body length,
+//! probability and backoff quantization steps. The body is a sequence of sections, each a `u64`
+//! byte length followed by its bytes, padded to 8: the vocabulary (newline-separated syllables, id
+//! order), unigram log relative frequencies (`f32` per id, for ranking candidates), unigram
+//! Kneser–Ney log-probabilities and log-backoffs (`f32` per id), the case table (per id two bytes:
+//! quantized −log P(written with a capital | syllable) and −log P(lowercase | syllable), counted
+//! inside sentences), the abbreviation table, the OCR confusion table, one probing hash table per
+//! order 2..=N, and one backoff array per order 2..=N-1. A hash slot is a `u32`: a 24-bit
+//! fingerprint of the n-gram and its 8-bit quantized log-probability; the backoff of an n-gram
+//! (as a context) is the byte at the same slot index of its order's backoff array. Lookups are one
+//! hash and a short linear probe, KenLM-style, and nothing is parsed at load time but the small
+//! tables.
 //!
-//! Scores are stupid backoff (Brants et al. 2007): the relative frequency of the longest n-gram seen,
-//! times 0.4 per order backed off; they are log-scores, not normalized probabilities.
+//! Scores are interpolated modified Kneser–Ney (Chen & Goodman 1998) in backoff form: the
+//! probability of the longest stored n-gram, times the backoffs of the longer contexts.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +25,7 @@ use rustc_hash::FxHashMap;
 use super::RestoreError;
 
 pub const MAGIC: &[u8; 8] = b"VNPLANLM";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 64;
 /// Highest order the 16-bit id packing of a `u64` key allows.
 pub const MAX_ORDER: usize = 4;
@@ -33,13 +38,30 @@ pub const NUM: u16 = 3;
 pub const RESERVED: [&str; 4] = ["<unk>", "<s>", "</s>", "<num>"];
 
 /// Slots are filled to at most this share, so probes stay short.
-const LOAD_FACTOR: f64 = 0.7;
+const LOAD_FACTOR: f64 = 0.75;
 const FP_BITS: u32 = 24;
 const FP_MASK: u32 = (1 << FP_BITS) - 1;
 
 /// Pack up to four ids into one key (first id in the highest bits).
 pub fn pack(ids: &[u16]) -> u64 {
     ids.iter().fold(0u64, |k, &id| (k << 16) | u64::from(id))
+}
+
+/// How the stored numbers make a score (recorded in the header).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Smoothing {
+    /// Tables hold Kneser–Ney log-probabilities and log-backoffs.
+    KneserNey,
+    /// Tables hold log relative frequencies; orders are interpolated, each weighted this many
+    /// times the one below (Jelinek–Mercer).
+    Interpolated(f32),
+}
+
+/// What a table stores for one n-gram: quantized −log-probability and −log-backoff.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry {
+    pub prob: u8,
+    pub backoff: u8,
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -71,11 +93,13 @@ pub fn table_capacity(n: usize) -> usize {
     ((n as f64 / LOAD_FACTOR).ceil() as usize).max(8)
 }
 
-/// Build one probing table from (key, quantized value) pairs; deterministic for the same input order.
-pub fn build_table(entries: &[(u64, u8)], order: usize) -> Vec<u32> {
+/// Build one probing table from (key, quantized log-probability, quantized log-backoff) entries,
+/// and its backoff array (same slot indexes); deterministic for the same input order.
+pub fn build_table(entries: &[(u64, u8, u8)], order: usize) -> (Vec<u32>, Vec<u8>) {
     let cap = table_capacity(entries.len());
     let mut slots = vec![0u32; cap];
-    for &(key, q) in entries {
+    let mut backoffs = vec![0u8; cap];
+    for &(key, q, b) in entries {
         let (mut s, fp) = slot_and_fp(key, order, cap);
         while slots[s] != 0 {
             s += 1;
@@ -84,23 +108,33 @@ pub fn build_table(entries: &[(u64, u8)], order: usize) -> Vec<u32> {
             }
         }
         slots[s] = (fp << 8) | u32::from(q);
+        backoffs[s] = b;
     }
-    slots
+    (slots, backoffs)
 }
 
 /// What the builder hands to [`write_model`].
 pub struct ModelParts {
     pub order: usize,
+    pub smoothing: Smoothing,
     pub quant_step: f32,
-    pub backoff: f32,
+    pub backoff_step: f32,
     pub vocab: Vec<String>,
+    /// Log relative frequency per id (ranking candidates).
     pub unigram: Vec<f32>,
+    /// Kneser–Ney unigram log-probability and log-backoff per id.
+    pub unigram_kn: Vec<f32>,
+    pub unigram_backoff: Vec<f32>,
+    /// Per id: quantized −log P(capitalized | syllable), −log P(lowercase | syllable).
+    pub case: Vec<u8>,
     /// Lines `stripped\tspelling` for abbreviations written with đ (HĐND, BCĐ) and other fixed forms.
     pub abbreviations: String,
     /// Lines `garbled\tgold\tcount`: token-level OCR confusions for the noisy channel.
     pub confusions: String,
     /// Tables for orders 2..=order, in order.
     pub tables: Vec<Vec<u32>>,
+    /// Backoff arrays for orders 2..order (the top order has none).
+    pub backoffs: Vec<Vec<u8>>,
 }
 
 fn push_section(body: &mut Vec<u8>, bytes: &[u8]) {
@@ -115,13 +149,19 @@ fn push_section(body: &mut Vec<u8>, bytes: &[u8]) {
 pub fn encode_model(parts: &ModelParts) -> Vec<u8> {
     let mut body = Vec::new();
     push_section(&mut body, parts.vocab.join("\n").as_bytes());
-    let uni: Vec<u8> = parts.unigram.iter().flat_map(|f| f.to_le_bytes()).collect();
-    push_section(&mut body, &uni);
+    for floats in [&parts.unigram, &parts.unigram_kn, &parts.unigram_backoff] {
+        let bytes: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+        push_section(&mut body, &bytes);
+    }
+    push_section(&mut body, &parts.case);
     push_section(&mut body, parts.abbreviations.as_bytes());
     push_section(&mut body, parts.confusions.as_bytes());
     for t in &parts.tables {
         let bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
         push_section(&mut body, &bytes);
+    }
+    for b in &parts.backoffs {
+        push_section(&mut body, b);
     }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
@@ -131,7 +171,13 @@ pub fn encode_model(parts: &ModelParts) -> Vec<u8> {
     out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(&parts.quant_step.to_le_bytes());
-    out.extend_from_slice(&parts.backoff.to_le_bytes());
+    out.extend_from_slice(&parts.backoff_step.to_le_bytes());
+    let (kind, ratio) = match parts.smoothing {
+        Smoothing::KneserNey => (0u32, 0f32),
+        Smoothing::Interpolated(r) => (1u32, r),
+    };
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&ratio.to_le_bytes());
     out.resize(HEADER_LEN, 0);
     out.extend_from_slice(&body);
     out
@@ -149,20 +195,24 @@ pub fn write_model(path: &Path, parts: &ModelParts) -> std::io::Result<()> {
 pub struct LanguageModel {
     map: Mmap,
     pub order: usize,
+    pub smoothing: Smoothing,
     pub vocab: Vec<String>,
     pub ids: FxHashMap<String, u16>,
+    /// Log relative frequency per id.
     pub unigram: Vec<f32>,
+    unigram_kn: Vec<f32>,
+    unigram_backoff: Vec<f32>,
+    /// Per id: −log P(capitalized | syllable), −log P(lowercase | syllable), in nats.
+    case: Vec<[f32; 2]>,
     pub abbreviations: String,
     pub confusions: String,
     /// (byte offset into the map, capacity) per order 2..=order.
     tables: Vec<(usize, usize)>,
+    /// (Byte offset, length) of the backoff array per order 2..order.
+    backoffs: Vec<(usize, usize)>,
     quant_step: f32,
-    backoff: f32,
+    backoff_step: f32,
     pub checksum: u32,
-    /// `exp` of every quantized log-score, and of every unigram log-score: interpolation sums
-    /// probabilities, and a table read is far cheaper than `exp` per lookup.
-    quant_prob: [f32; 256],
-    unigram_prob: Vec<f32>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -216,7 +266,12 @@ impl LanguageModel {
         let checksum = u32_at(b, 20);
         let body_len = u64::from_le_bytes(b[24..32].try_into().unwrap_or([0; 8])) as usize;
         let quant_step = f32_at(b, 32);
-        let backoff = f32_at(b, 36);
+        let backoff_step = f32_at(b, 36);
+        let smoothing = match (u32_at(b, 40), f32_at(b, 44)) {
+            (0, _) => Smoothing::KneserNey,
+            (1, r) if r > 0.0 => Smoothing::Interpolated(r),
+            (k, _) => return Err(bad(format!("unknown smoothing kind {k}"))),
+        };
         if !(2..=MAX_ORDER).contains(&order) {
             return Err(bad(format!("order {order} is outside 2..={MAX_ORDER}")));
         }
@@ -249,11 +304,11 @@ impl LanguageModel {
             sections.push((HEADER_LEN + start, len));
             pos = (start + len).div_ceil(8) * 8;
         }
-        if sections.len() != 4 + (order - 1) {
+        let expected = 7 + (order - 1) + (order - 2);
+        if sections.len() != expected {
             return Err(bad(format!(
-                "{} sections, expected {} for order {order}",
-                sections.len(),
-                4 + order - 1
+                "{} sections, expected {expected} for order {order}",
+                sections.len()
             )));
         }
         let text = |i: usize| -> Result<String, RestoreError> {
@@ -268,58 +323,79 @@ impl LanguageModel {
                 vocab.len()
             )));
         }
-        let (us, ul) = sections[1];
-        if ul != vocab_size * 4 {
-            return Err(bad(
-                "unigram table size does not match the vocabulary".into()
-            ));
+        let floats = |i: usize| -> Result<Vec<f32>, RestoreError> {
+            let (us, ul) = sections[i];
+            if ul != vocab_size * 4 {
+                return Err(bad(format!(
+                    "section {i}: unigram table size does not match the vocabulary"
+                )));
+            }
+            Ok((0..vocab_size).map(|k| f32_at(b, us + 4 * k)).collect())
+        };
+        let unigram = floats(1)?;
+        let unigram_kn = floats(2)?;
+        let unigram_backoff = floats(3)?;
+        let (cs, cl) = sections[4];
+        if cl != vocab_size * 2 {
+            return Err(bad("case table size does not match the vocabulary".into()));
         }
-        let unigram: Vec<f32> = (0..vocab_size).map(|i| f32_at(b, us + 4 * i)).collect();
-        let abbreviations = text(2)?;
-        let confusions = text(3)?;
+        let case = (0..vocab_size)
+            .map(|k| {
+                [
+                    f32::from(b[cs + 2 * k]) * quant_step,
+                    f32::from(b[cs + 2 * k + 1]) * quant_step,
+                ]
+            })
+            .collect();
+        let abbreviations = text(5)?;
+        let confusions = text(6)?;
         let mut tables = Vec::new();
-        for &(s, l) in &sections[4..] {
+        for &(s, l) in &sections[7..7 + order - 1] {
             if l % 4 != 0 || l == 0 {
                 return Err(bad("n-gram table has a bad size".into()));
             }
             tables.push((s, l / 4));
+        }
+        let mut backoffs = Vec::new();
+        for (i, &(s, l)) in sections[7 + order - 1..].iter().enumerate() {
+            // Interpolated models have no backoffs: their arrays are empty.
+            let empty_ok = l == 0 && smoothing != Smoothing::KneserNey;
+            if l != tables[i].1 && !empty_ok {
+                return Err(bad(format!(
+                    "backoff array of order {} does not match its table",
+                    i + 2
+                )));
+            }
+            backoffs.push((s, l));
         }
         let ids = vocab
             .iter()
             .enumerate()
             .map(|(i, w)| (w.clone(), i as u16))
             .collect();
-        let mut quant_prob = [0f32; 256];
-        for (q, p) in quant_prob.iter_mut().enumerate() {
-            *p = (-(q as f32) * quant_step).exp();
-        }
-        let unigram_prob = unigram.iter().map(|l| l.exp()).collect();
         Ok(LanguageModel {
-            quant_prob,
-            unigram_prob,
             map,
             order,
+            smoothing,
             vocab,
             ids,
             unigram,
+            unigram_kn,
+            unigram_backoff,
+            case,
             abbreviations,
             confusions,
             tables,
+            backoffs,
             quant_step,
-            backoff,
+            backoff_step,
             checksum,
         })
     }
 
-    /// Quantized log-score of the n-gram `ids` (order = ids.len() ≥ 2), if stored.
-    fn lookup(&self, ids: &[u16]) -> Option<f32> {
-        let order = ids.len();
-        self.probe(ngram_hash(pack(ids), order), order)
-            .map(|q| -(f32::from(q)) * self.quant_step)
-    }
-
-    /// The quantized value stored for the n-gram of this order whose [`ngram_hash`] is `h`.
-    pub fn probe(&self, h: u64, order: usize) -> Option<u8> {
+    /// What is stored for the n-gram of this order whose [`ngram_hash`] is `h`: its quantized
+    /// log-probability and log-backoff (0 for the top order).
+    pub fn probe(&self, h: u64, order: usize) -> Option<Entry> {
         let (off, cap) = self.tables[order - 2];
         let (mut s, fp) = slot_and_fp_of_hash(h, cap);
         let b = &self.map[..];
@@ -329,7 +405,14 @@ impl LanguageModel {
                 return None;
             }
             if v >> 8 == fp {
-                return Some(v as u8);
+                let backoff = match self.backoffs.get(order - 2) {
+                    Some(&(bo, len)) if s < len => b[bo + s],
+                    _ => 0,
+                };
+                return Some(Entry {
+                    prob: v as u8,
+                    backoff,
+                });
             }
             s += 1;
             if s == cap {
@@ -338,25 +421,9 @@ impl LanguageModel {
         }
     }
 
-    /// Ask the CPU to start loading the slots [`Self::score`] will probe for `word` after
-    /// `history`. Scoring is bound by memory latency (one cache miss per order); issuing the loads
-    /// for a whole lattice column before scoring it lets them overlap.
-    pub fn prefetch(&self, history: &[u16], word: u16) {
-        let h = &history[history.len().saturating_sub(self.order - 1)..];
-        let mut buf = [0u16; MAX_ORDER];
-        for n in 2..=h.len() + 1 {
-            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
-            buf[n - 1] = word;
-            let (off, cap) = self.tables[n - 2];
-            let (s, _) = slot_and_fp(pack(&buf[..n]), n, cap);
-            let at = off + 4 * s;
-            if at < self.map.len() {
-                prefetch_read(&self.map[at]);
-            }
-        }
-    }
-
-    /// [`Self::prefetch`] for one n-gram given its [`ngram_hash`].
+    /// Start loading the table slot of one n-gram given its [`ngram_hash`]. Scoring is bound by
+    /// memory latency (one cache miss per order); issuing the loads for a whole lattice column
+    /// before scoring it lets them overlap.
     pub fn prefetch_hash(&self, h: u64, order: usize) {
         let (off, cap) = self.tables[order - 2];
         let (s, _) = slot_and_fp_of_hash(h, cap);
@@ -366,84 +433,92 @@ impl LanguageModel {
         }
     }
 
-    /// Stupid-backoff log-score of `word` after `history` (oldest first; only the last order-1 used).
-    ///
-    /// Looks up from the bigram upwards and stops at the first miss: pruning thresholds never
-    /// decrease with the order, so an n-gram is stored only if its (n-1)-gram suffix is, and most
-    /// candidates of a lattice miss already at the bigram (one probe instead of order-1).
+    /// Kneser–Ney log-probability of `word` after `history` (oldest first; only the last order-1
+    /// used), looking n-grams up directly.
     pub fn score(&self, history: &[u16], word: u16) -> f32 {
-        self.score_with(history, word, self.backoff)
+        self.score_by(history, word, |key, order| {
+            self.probe(ngram_hash(key, order), order)
+        })
     }
 
-    /// [`Self::score`] with another backoff log-weight than the model's (decoder tuning).
-    pub fn score_with(&self, history: &[u16], word: u16, backoff: f32) -> f32 {
-        let mut buf = [0u16; MAX_ORDER];
+    /// [`Self::score`] over any lookup of (packed key, order) → stored entry (the decoder passes a
+    /// memoized one).
+    ///
+    /// Backoff form: the probability of the longest stored n-gram ending in `word`, plus the
+    /// log-backoffs of the longer contexts. Looks up from the bigram upwards and stops at the first
+    /// miss: pruning thresholds never decrease with the order, so an n-gram is stored only if its
+    /// suffix is, and most candidates of a lattice miss already at the bigram. Likewise a context is
+    /// stored only if its own suffix is, so the backoffs stop at the first context not stored.
+    pub fn score_by(
+        &self,
+        history: &[u16],
+        word: u16,
+        mut lookup: impl FnMut(u64, usize) -> Option<Entry>,
+    ) -> f32 {
         let h = &history[history.len().saturating_sub(self.order - 1)..];
-        let mut best = self.unigram[usize::from(word)];
-        let mut best_n = 1usize;
-        for n in 2..=h.len() + 1 {
-            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
+        let l = h.len();
+        let mut buf = [0u16; MAX_ORDER];
+        if let Smoothing::Interpolated(ratio) = self.smoothing {
+            // Same lookups, bottom-up to the first miss; a seen higher order does not hide the
+            // evidence of the lower ones.
+            let mut w = 1.0f32;
+            let mut total_w = w;
+            let mut p = self.unigram_kn[usize::from(word)].exp();
+            let mut alive = true;
+            for n in 2..=l + 1 {
+                w *= ratio;
+                total_w += w;
+                if !alive {
+                    continue;
+                }
+                buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
+                buf[n - 1] = word;
+                match lookup(pack(&buf[..n]), n) {
+                    Some(e) => p += w * (-f32::from(e.prob) * self.quant_step).exp(),
+                    None => alive = false,
+                }
+            }
+            return (p / total_w).ln();
+        }
+        let mut lp = self.unigram_kn[usize::from(word)];
+        // Length of the longest context whose n-gram with `word` is stored.
+        let mut matched = 0usize;
+        for n in 2..=l + 1 {
+            buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
             buf[n - 1] = word;
-            match self.lookup(&buf[..n]) {
-                Some(lp) => {
-                    best = lp;
-                    best_n = n;
+            match lookup(pack(&buf[..n]), n) {
+                Some(e) => {
+                    lp = -f32::from(e.prob) * self.quant_step;
+                    matched = n - 1;
                 }
                 None => break,
             }
         }
-        best + backoff * (h.len() + 1 - best_n) as f32
-    }
-
-    /// Log of a Jelinek–Mercer interpolation of the stored relative frequencies of every order, the
-    /// weight of each order `ratio` times the one below. Same lookups as [`Self::score`] (bottom-up,
-    /// stopping at the first miss), but a seen higher order does not hide the evidence of the lower
-    /// ones; measured on the development split it restores slightly more than stupid backoff.
-    pub fn score_interpolated(&self, history: &[u16], word: u16, ratio: f32) -> f32 {
-        let mut buf = [0u16; MAX_ORDER];
-        let h = &history[history.len().saturating_sub(self.order - 1)..];
-        let mut w = 1.0f32;
-        let mut total_w = w;
-        let mut p = w * self.unigram_prob[usize::from(word)];
-        let mut alive = true;
-        for n in 2..=h.len() + 1 {
-            w *= ratio;
-            total_w += w;
-            if !alive {
-                continue;
-            }
-            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
-            buf[n - 1] = word;
-            match self.probe(ngram_hash(pack(&buf[..n]), n), n) {
-                Some(q) => p += w * self.quant_prob[usize::from(q)],
-                None => alive = false,
+        for k in matched + 1..=l {
+            let ctx = &h[l - k..];
+            if k == 1 {
+                lp += self.unigram_backoff[usize::from(ctx[0])];
+            } else {
+                match lookup(pack(ctx), k) {
+                    Some(e) => lp -= f32::from(e.backoff) * self.backoff_step,
+                    None => break,
+                }
             }
         }
-        (p / total_w).ln()
+        lp
     }
 
-    /// Probability (not log) of a quantized value from [`Self::probe`].
-    pub fn quant_prob(&self, q: u8) -> f32 {
-        self.quant_prob[usize::from(q)]
-    }
-
-    /// Quantization step (nats) of the stored log-scores.
-    pub fn quant_step(&self) -> f32 {
-        self.quant_step
-    }
-
-    /// Unigram relative frequency (not log) of a unit.
-    pub fn unigram_prob(&self, word: u16) -> f32 {
-        self.unigram_prob[usize::from(word)]
+    /// −log P(written capitalized | syllable) and −log P(lowercase | syllable), counted inside
+    /// sentences in the corpus.
+    pub fn case_cost(&self, word: u16) -> [f32; 2] {
+        self.case
+            .get(usize::from(word))
+            .copied()
+            .unwrap_or([0.0; 2])
     }
 
     pub fn id(&self, word: &str) -> Option<u16> {
         self.ids.get(word).copied()
-    }
-
-    /// Backoff log-weight the model was built with.
-    pub fn backoff(&self) -> f32 {
-        self.backoff
     }
 
     pub fn file_len(&self) -> usize {
