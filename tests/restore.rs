@@ -21,7 +21,7 @@ fn build_fixture(out: &Path, smoothing: Smoothing) {
         order: 4,
         min_count: vec![1, 1, 1],
         syllables: fixtures().join("syllables.txt"),
-        confusions: Some(fixtures().join("confusions.tsv")),
+        confusions: vec![fixtures().join("confusions.tsv")],
         dev_every: 0,
         dev_out: None,
         dev_max_bytes: 0,
@@ -48,6 +48,22 @@ fn kn_model_path() -> &'static Path {
     PATH.get_or_init(|| {
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restore-fixture-kn.lm");
         build_fixture(&out, Smoothing::KneserNey);
+        out
+    })
+}
+
+/// Both, mixed.
+fn mix_model_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restore-fixture-mix.lm");
+        build_fixture(
+            &out,
+            Smoothing::Mixed {
+                ratio: 5.0,
+                kn_weight: 0.5,
+            },
+        );
         out
     })
 }
@@ -255,6 +271,38 @@ fn kneser_ney_scores_are_distributions() {
     assert!(lm.score(&h, id("thôn")) > lm.score(&h, id("xã")));
 }
 
+/// A mixed model scores the mean of its two halves, each the same as a model of its own.
+#[test]
+fn mixed_model_scores_are_the_mean_of_both() {
+    let jm = LanguageModel::load(model_path()).expect("fixture model loads");
+    let kn = LanguageModel::load(kn_model_path()).expect("KN fixture model loads");
+    let mix = LanguageModel::load(mix_model_path()).expect("mixed fixture model loads");
+    let id = |w: &str| mix.id(w).expect("fixture vocabulary");
+    let words = [
+        "<s>", "ủy", "ban", "nhân", "dân", "xã", "ban", "hành", "kế", "hoạch",
+    ];
+    let ids: Vec<u16> = words.iter().map(|w| id(w)).collect();
+    let mut differ = 0;
+    for i in 1..ids.len() {
+        for len in 0..=3.min(i) {
+            let h = &ids[i - len..i];
+            for &w in &ids {
+                let (a, b, m) = (jm.score(h, w), kn.score(h, w), mix.score(h, w));
+                assert!((m - (a + b) / 2.0).abs() < 1e-4, "{h:?} {w}: {a} {b} {m}");
+                if (a - b).abs() > 0.05 {
+                    differ += 1;
+                }
+            }
+        }
+    }
+    // The two halves are different models: the comparison is not of one model with itself.
+    assert!(differ > 10, "{differ}");
+    let r = Restorer::load(mix_model_path()).expect("mixed fixture model loads");
+    let gold =
+        "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.";
+    assert_eq!(r.restore(&strip_text(gold)).text, gold);
+}
+
 #[test]
 fn kneser_ney_model_restores() {
     let r = Restorer::load(kn_model_path()).expect("KN fixture model loads");
@@ -300,7 +348,7 @@ fn glued_sentences_list_items_and_measures() {
 #[test]
 fn memoized_scores_equal_model_scores() {
     use vnplan::restore::decode::Scorer;
-    for path in [model_path(), kn_model_path()] {
+    for path in [model_path(), kn_model_path(), mix_model_path()] {
         let lm = LanguageModel::load(path).expect("fixture model loads");
         let words: Vec<u16> = [
             "<s>", "xây", "dựng", "nông", "thôn", "mới", "nhân", "dân", "xã",

@@ -36,9 +36,9 @@ pub enum LmCommand {
         /// Syllable inventory (default: syllables.txt in the first corpus folder).
         #[arg(long)]
         syllables: Option<PathBuf>,
-        /// OCR confusion table (gold, garbled, count) for the noisy channel.
+        /// OCR confusion table (gold, garbled, count) for the noisy channel; repeatable, counts summed.
         #[arg(long)]
-        confusions: Option<PathBuf>,
+        confusions: Vec<PathBuf>,
         /// Hold out every N-th document (0: none).
         #[arg(long, default_value_t = 50)]
         dev_every: usize,
@@ -51,8 +51,9 @@ pub enum LmCommand {
         /// Count weight of a corpus folder, FOLDER=N (repeatable): in-domain text counts more.
         #[arg(long = "weight")]
         weights: Vec<String>,
-        /// Smoothing: `kn` (interpolated modified Kneser–Ney, backoff form) or `jm` (Jelinek–Mercer
-        /// interpolation of relative frequencies, each order 5 times the one below).
+        /// Smoothing: `kn` (interpolated modified Kneser–Ney, backoff form), `jm` (Jelinek–Mercer
+        /// interpolation of relative frequencies, each order 5 times the one below) or `mix` (both
+        /// stored; the mean of their log-scores).
         #[arg(long, default_value = "kn")]
         smoothing: String,
     },
@@ -155,6 +156,10 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
     let smoothing = match smoothing.as_str() {
         "kn" => vnplan::restore::model::Smoothing::KneserNey,
         "jm" => vnplan::restore::model::Smoothing::Interpolated(5.0),
+        "mix" => vnplan::restore::model::Smoothing::Mixed {
+            ratio: 5.0,
+            kn_weight: 0.5,
+        },
         other => anyhow::bail!("--smoothing {other}: expected kn or jm"),
     };
     let weights = weights

@@ -26,7 +26,8 @@ pub struct BuildOptions {
     /// Minimum count to keep an n-gram, for orders 2, 3, 4 (pruning keeps the file small).
     pub min_count: Vec<u32>,
     pub syllables: PathBuf,
-    pub confusions: Option<PathBuf>,
+    /// OCR confusion tables, summed.
+    pub confusions: Vec<PathBuf>,
     /// Every n-th document (counted per file) is held out; 0 holds out nothing.
     pub dev_every: usize,
     /// Where the held-out documents go (one file per corpus folder), at most `dev_max_bytes` taken
@@ -271,8 +272,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                 .zip(mins)
                 .enumerate()
                 .map(|(i, (m, &t))| {
-                    let kn = opts.smoothing == Smoothing::KneserNey;
-                    let per_slot = if kn && i + 2 < order { 5 } else { 4 };
+                    let sm = opts.smoothing;
+                    let per_slot = 4
+                        + usize::from(sm.has_backoffs() && i + 2 < order)
+                        + usize::from(sm.has_second());
                     per_slot * table_capacity(m.values().filter(|&&c| count_of(c) >= t).count())
                 })
                 .sum()
@@ -298,16 +301,30 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     for m in &counts {
         stats.distinct.push(m.len());
     }
-    let kn = match opts.smoothing {
-        Smoothing::KneserNey => kneser_ney(&unigram, &counts, &min_count, order),
-        Smoothing::Interpolated(_) => relative_frequencies(&unigram, &counts, &min_count, order),
+    // The slots' probabilities, and for a mixed model the Kneser–Ney ones of the second arrays.
+    let (kn, second) = match opts.smoothing {
+        Smoothing::KneserNey => (kneser_ney(&unigram, &counts, &min_count, order), None),
+        Smoothing::Interpolated(_) => (
+            relative_frequencies(&unigram, &counts, &min_count, order),
+            None,
+        ),
+        Smoothing::Mixed { .. } => {
+            let kn = kneser_ney(&unigram, &counts, &min_count, order);
+            let mut jm = relative_frequencies(&unigram, &counts, &min_count, order);
+            // The unigrams and backoffs come with the Kneser–Ney half.
+            jm.unigram = kn.unigram;
+            jm.unigram_backoff = kn.unigram_backoff;
+            jm.backoffs = kn.backoffs;
+            (jm, Some(kn.probs))
+        }
     };
     let quantize = |x: f64, step: f32| (x / f64::from(step)).round().clamp(0.0, 255.0) as u8;
     let mut tables = Vec::new();
     let mut backoffs = Vec::new();
+    let mut seconds = Vec::new();
     for n in 2..=order {
         let probs = &kn.probs[n - 2];
-        let mut entries: Vec<(u64, u8, u8)> = probs
+        let mut entries: Vec<(u64, u8, u8, u8)> = probs
             .iter()
             .map(|(&key, &lp)| {
                 // The backoff of this n-gram as a context of the order above (none at the top).
@@ -317,24 +334,35 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                     .and_then(|m| m.get(&key))
                     .copied()
                     .unwrap_or(0.0);
+                let lp2 = second
+                    .as_ref()
+                    .and_then(|s| s[n - 2].get(&key))
+                    .copied()
+                    .unwrap_or(-25.5);
                 (
                     key,
                     quantize(-f64::from(lp), quant_step),
                     quantize(-f64::from(bo), backoff_step),
+                    quantize(-f64::from(lp2), quant_step),
                 )
             })
             .collect();
         entries.sort_unstable();
         stats.kept.push(entries.len());
-        let (table, bo) = build_table(&entries, n);
+        let (table, bo, sec) = build_table(&entries, n);
         tables.push(table);
         if n < order {
-            backoffs.push(if opts.smoothing == Smoothing::KneserNey {
+            backoffs.push(if opts.smoothing.has_backoffs() {
                 bo
             } else {
                 Vec::new()
             });
         }
+        seconds.push(if opts.smoothing.has_second() {
+            sec
+        } else {
+            Vec::new()
+        });
     }
     let case: Vec<u8> = case_counts
         .iter()
@@ -367,20 +395,24 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         }
     }
     abbr_lines.sort();
-    let confusions = match &opts.confusions {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
-            let mut lines: Vec<String> = Vec::new();
-            for l in text.lines().skip(1) {
-                let f: Vec<&str> = l.split('\t').collect();
-                if f.len() == 3 && f[2].parse::<u32>().is_ok() {
-                    lines.push(format!("{}\t{}\t{}", f[1], f[0], f[2]));
-                }
+    // Confusion tables (gold, garbled, count; a header line), summed over the files.
+    let mut pairs: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for p in &opts.confusions {
+        let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+        for l in text.lines().skip(1) {
+            let f: Vec<&str> = l.split('\t').collect();
+            if let (3, Ok(n)) = (f.len(), f.get(2).map_or(Ok(0), |c| c.parse::<u64>())) {
+                *pairs
+                    .entry((f[1].to_string(), f[0].to_string()))
+                    .or_insert(0) += n;
             }
-            lines.join("\n")
         }
-        None => String::new(),
-    };
+    }
+    let confusions = pairs
+        .iter()
+        .map(|((garbled, gold), n)| format!("{garbled}\t{gold}\t{n}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let parts = ModelParts {
         order,
         smoothing: opts.smoothing,
@@ -392,6 +424,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         unigram_backoff: kn.unigram_backoff,
         case,
         backoffs,
+        seconds,
         abbreviations: abbr_lines.join("\n"),
         confusions,
         tables,

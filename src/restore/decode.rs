@@ -21,7 +21,8 @@ const MEMO_BITS: u32 = 14;
 /// those from the L2 cache. Scores are the model's own ([`LanguageModel::score_by`]).
 pub struct Scorer<'a> {
     lm: &'a LanguageModel,
-    /// (packed key, order << 17 | present << 16 | backoff << 8 | probability); order 0: empty.
+    /// (packed key, order << 25 | present << 24 | second << 16 | backoff << 8 | probability);
+    /// order 0: empty.
     memo: Vec<(u64, u32)>,
 }
 
@@ -48,18 +49,22 @@ impl<'a> Scorer<'a> {
         let h = ngram_hash(key, order);
         let i = Self::memo_index(h);
         let (k, tag) = memo[i];
-        if k == key && (tag >> 17) as usize == order {
-            return (tag & 0x1_0000 != 0).then_some(Entry {
+        if k == key && (tag >> 25) as usize == order {
+            return (tag & 0x100_0000 != 0).then_some(Entry {
                 prob: tag as u8,
                 backoff: (tag >> 8) as u8,
+                second: (tag >> 16) as u8,
             });
         }
         let r = lm.probe(h, order);
         memo[i] = (
             key,
-            ((order as u32) << 17)
+            ((order as u32) << 25)
                 | r.map_or(0, |e| {
-                    0x1_0000 | (u32::from(e.backoff) << 8) | u32::from(e.prob)
+                    0x100_0000
+                        | (u32::from(e.second) << 16)
+                        | (u32::from(e.backoff) << 8)
+                        | u32::from(e.prob)
                 }),
         );
         r
@@ -76,8 +81,8 @@ impl<'a> Scorer<'a> {
             let key = pack(&buf[..n]);
             let hash = ngram_hash(key, n);
             let (k, tag) = self.memo[Self::memo_index(hash)];
-            if k == key && (tag >> 17) as usize == n {
-                if tag & 0x1_0000 == 0 {
+            if k == key && (tag >> 25) as usize == n {
+                if tag & 0x100_0000 == 0 {
                     return;
                 }
                 continue;

@@ -130,7 +130,7 @@ impl Default for Params {
             weak_change: 1.0,
             keep_unknown: 9.0,
             keep_unknown_clean: 1.0,
-            max_edit: 5.0,
+            max_edit: 7.0,
             clean_ratio: 0.5,
             rare_margin: 12.0,
             glued_extra: 4.0,
@@ -929,8 +929,12 @@ impl Restorer {
                 }
             }
         }
-        // The OCR channel: whole-token table, then edit distance over the skeleton inventory.
-        if let Some(golds) = self.channel.tokens.get(&lower) {
+        // The OCR channel: whole-token table, then edit distance over the skeleton inventory. In
+        // text that is not garbled, letters are what they seem: the table only serves tokens that
+        // are no syllable skeleton (and never a lone letter: a list item or an initial).
+        let table_applies = garbled
+            || (lower.chars().count() > 1 && !(is_word(core) && self.skeletons.contains_key(&sk)));
+        if let Some(golds) = self.channel.tokens.get(&lower).filter(|_| table_applies) {
             for (g, lp) in golds.iter().take(4) {
                 if let Some(id) = self.lm.id(g) {
                     push(id, *lp, Some(id), &mut cands, &mut outs);

@@ -55,13 +55,30 @@ pub enum Smoothing {
     /// Tables hold log relative frequencies; orders are interpolated, each weighted this many
     /// times the one below (Jelinek–Mercer).
     Interpolated(f32),
+    /// Both: the slots hold relative frequencies, a second array the Kneser–Ney log-probabilities;
+    /// the score is the weighted mean of the two log-scores (`kn_weight` for Kneser–Ney).
+    Mixed { ratio: f32, kn_weight: f32 },
 }
 
-/// What a table stores for one n-gram: quantized −log-probability and −log-backoff.
+impl Smoothing {
+    /// Does the model carry Kneser–Ney backoffs?
+    pub fn has_backoffs(self) -> bool {
+        !matches!(self, Smoothing::Interpolated(_))
+    }
+
+    /// Does the model carry a second probability array?
+    pub fn has_second(self) -> bool {
+        matches!(self, Smoothing::Mixed { .. })
+    }
+}
+
+/// What a table stores for one n-gram: quantized −log-probability, −log-backoff and the second
+/// −log-probability of a mixed model (0 when absent).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Entry {
     pub prob: u8,
     pub backoff: u8,
+    pub second: u8,
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -93,13 +110,15 @@ pub fn table_capacity(n: usize) -> usize {
     ((n as f64 / LOAD_FACTOR).ceil() as usize).max(8)
 }
 
-/// Build one probing table from (key, quantized log-probability, quantized log-backoff) entries,
-/// and its backoff array (same slot indexes); deterministic for the same input order.
-pub fn build_table(entries: &[(u64, u8, u8)], order: usize) -> (Vec<u32>, Vec<u8>) {
+/// Build one probing table from (key, quantized log-probability, quantized log-backoff, second
+/// quantized log-probability) entries, and its backoff and second arrays (same slot indexes);
+/// deterministic for the same input order.
+pub fn build_table(entries: &[(u64, u8, u8, u8)], order: usize) -> (Vec<u32>, Vec<u8>, Vec<u8>) {
     let cap = table_capacity(entries.len());
     let mut slots = vec![0u32; cap];
     let mut backoffs = vec![0u8; cap];
-    for &(key, q, b) in entries {
+    let mut seconds = vec![0u8; cap];
+    for &(key, q, b, q2) in entries {
         let (mut s, fp) = slot_and_fp(key, order, cap);
         while slots[s] != 0 {
             s += 1;
@@ -109,8 +128,9 @@ pub fn build_table(entries: &[(u64, u8, u8)], order: usize) -> (Vec<u32>, Vec<u8
         }
         slots[s] = (fp << 8) | u32::from(q);
         backoffs[s] = b;
+        seconds[s] = q2;
     }
-    (slots, backoffs)
+    (slots, backoffs, seconds)
 }
 
 /// What the builder hands to [`write_model`].
@@ -135,6 +155,8 @@ pub struct ModelParts {
     pub tables: Vec<Vec<u32>>,
     /// Backoff arrays for orders 2..order (the top order has none).
     pub backoffs: Vec<Vec<u8>>,
+    /// Second probability arrays for orders 2..=order (mixed models; empty otherwise).
+    pub seconds: Vec<Vec<u8>>,
 }
 
 fn push_section(body: &mut Vec<u8>, bytes: &[u8]) {
@@ -160,7 +182,7 @@ pub fn encode_model(parts: &ModelParts) -> Vec<u8> {
         let bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
         push_section(&mut body, &bytes);
     }
-    for b in &parts.backoffs {
+    for b in parts.backoffs.iter().chain(&parts.seconds) {
         push_section(&mut body, b);
     }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -172,12 +194,14 @@ pub fn encode_model(parts: &ModelParts) -> Vec<u8> {
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(&parts.quant_step.to_le_bytes());
     out.extend_from_slice(&parts.backoff_step.to_le_bytes());
-    let (kind, ratio) = match parts.smoothing {
-        Smoothing::KneserNey => (0u32, 0f32),
-        Smoothing::Interpolated(r) => (1u32, r),
+    let (kind, ratio, kn_weight) = match parts.smoothing {
+        Smoothing::KneserNey => (0u32, 0f32, 1f32),
+        Smoothing::Interpolated(r) => (1u32, r, 0f32),
+        Smoothing::Mixed { ratio, kn_weight } => (2u32, ratio, kn_weight),
     };
     out.extend_from_slice(&kind.to_le_bytes());
     out.extend_from_slice(&ratio.to_le_bytes());
+    out.extend_from_slice(&kn_weight.to_le_bytes());
     out.resize(HEADER_LEN, 0);
     out.extend_from_slice(&body);
     out
@@ -210,6 +234,8 @@ pub struct LanguageModel {
     tables: Vec<(usize, usize)>,
     /// (Byte offset, length) of the backoff array per order 2..order.
     backoffs: Vec<(usize, usize)>,
+    /// (Byte offset, length) of the second probability array per order 2..=order.
+    seconds: Vec<(usize, usize)>,
     quant_step: f32,
     backoff_step: f32,
     pub checksum: u32,
@@ -267,10 +293,13 @@ impl LanguageModel {
         let body_len = u64::from_le_bytes(b[24..32].try_into().unwrap_or([0; 8])) as usize;
         let quant_step = f32_at(b, 32);
         let backoff_step = f32_at(b, 36);
-        let smoothing = match (u32_at(b, 40), f32_at(b, 44)) {
-            (0, _) => Smoothing::KneserNey,
-            (1, r) if r > 0.0 => Smoothing::Interpolated(r),
-            (k, _) => return Err(bad(format!("unknown smoothing kind {k}"))),
+        let smoothing = match (u32_at(b, 40), f32_at(b, 44), f32_at(b, 48)) {
+            (0, _, _) => Smoothing::KneserNey,
+            (1, r, _) if r > 0.0 => Smoothing::Interpolated(r),
+            (2, ratio, kn_weight) if ratio > 0.0 && (0.0..=1.0).contains(&kn_weight) => {
+                Smoothing::Mixed { ratio, kn_weight }
+            }
+            (k, _, _) => return Err(bad(format!("unknown smoothing kind {k}"))),
         };
         if !(2..=MAX_ORDER).contains(&order) {
             return Err(bad(format!("order {order} is outside 2..={MAX_ORDER}")));
@@ -304,7 +333,7 @@ impl LanguageModel {
             sections.push((HEADER_LEN + start, len));
             pos = (start + len).div_ceil(8) * 8;
         }
-        let expected = 7 + (order - 1) + (order - 2);
+        let expected = 7 + (order - 1) + (order - 2) + (order - 1);
         if sections.len() != expected {
             return Err(bad(format!(
                 "{} sections, expected {expected} for order {order}",
@@ -357,16 +386,36 @@ impl LanguageModel {
             tables.push((s, l / 4));
         }
         let mut backoffs = Vec::new();
-        for (i, &(s, l)) in sections[7 + order - 1..].iter().enumerate() {
-            // Interpolated models have no backoffs: their arrays are empty.
-            let empty_ok = l == 0 && smoothing != Smoothing::KneserNey;
-            if l != tables[i].1 && !empty_ok {
+        let arrays = &sections[7 + order - 1..];
+        for (i, &(s, l)) in arrays[..order - 2].iter().enumerate() {
+            // Models without backoffs have empty arrays.
+            let want = if smoothing.has_backoffs() {
+                tables[i].1
+            } else {
+                0
+            };
+            if l != want {
                 return Err(bad(format!(
                     "backoff array of order {} does not match its table",
                     i + 2
                 )));
             }
             backoffs.push((s, l));
+        }
+        let mut seconds = Vec::new();
+        for (i, &(s, l)) in arrays[order - 2..].iter().enumerate() {
+            let want = if smoothing.has_second() {
+                tables[i].1
+            } else {
+                0
+            };
+            if l != want {
+                return Err(bad(format!(
+                    "second probability array of order {} does not match its table",
+                    i + 2
+                )));
+            }
+            seconds.push((s, l));
         }
         let ids = vocab
             .iter()
@@ -387,6 +436,7 @@ impl LanguageModel {
             confusions,
             tables,
             backoffs,
+            seconds,
             quant_step,
             backoff_step,
             checksum,
@@ -405,13 +455,14 @@ impl LanguageModel {
                 return None;
             }
             if v >> 8 == fp {
-                let backoff = match self.backoffs.get(order - 2) {
-                    Some(&(bo, len)) if s < len => b[bo + s],
+                let byte_at = |arr: Option<&(usize, usize)>| match arr {
+                    Some(&(off, len)) if s < len => b[off + s],
                     _ => 0,
                 };
                 return Some(Entry {
                     prob: v as u8,
-                    backoff,
+                    backoff: byte_at(self.backoffs.get(order - 2)),
+                    second: byte_at(self.seconds.get(order - 2)),
                 });
             }
             s += 1;
@@ -456,30 +507,57 @@ impl LanguageModel {
         mut lookup: impl FnMut(u64, usize) -> Option<Entry>,
     ) -> f32 {
         let h = &history[history.len().saturating_sub(self.order - 1)..];
+        match self.smoothing {
+            Smoothing::Interpolated(ratio) => self.interpolated(h, word, ratio, &mut lookup),
+            Smoothing::KneserNey => self.kneser_ney(h, word, false, &mut lookup),
+            Smoothing::Mixed { ratio, kn_weight } => {
+                (1.0 - kn_weight) * self.interpolated(h, word, ratio, &mut lookup)
+                    + kn_weight * self.kneser_ney(h, word, true, &mut lookup)
+            }
+        }
+    }
+
+    /// Jelinek–Mercer: the same lookups, bottom-up to the first miss; a seen higher order does not
+    /// hide the evidence of the lower ones.
+    fn interpolated(
+        &self,
+        h: &[u16],
+        word: u16,
+        ratio: f32,
+        lookup: &mut impl FnMut(u64, usize) -> Option<Entry>,
+    ) -> f32 {
         let l = h.len();
         let mut buf = [0u16; MAX_ORDER];
-        if let Smoothing::Interpolated(ratio) = self.smoothing {
-            // Same lookups, bottom-up to the first miss; a seen higher order does not hide the
-            // evidence of the lower ones.
-            let mut w = 1.0f32;
-            let mut total_w = w;
-            let mut p = self.unigram_kn[usize::from(word)].exp();
-            let mut alive = true;
-            for n in 2..=l + 1 {
-                w *= ratio;
-                total_w += w;
-                if !alive {
-                    continue;
-                }
-                buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
-                buf[n - 1] = word;
-                match lookup(pack(&buf[..n]), n) {
-                    Some(e) => p += w * (-f32::from(e.prob) * self.quant_step).exp(),
-                    None => alive = false,
-                }
+        let mut w = 1.0f32;
+        let mut total_w = w;
+        let mut p = self.unigram[usize::from(word)].exp();
+        let mut alive = true;
+        for n in 2..=l + 1 {
+            w *= ratio;
+            total_w += w;
+            if !alive {
+                continue;
             }
-            return (p / total_w).ln();
+            buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
+            buf[n - 1] = word;
+            match lookup(pack(&buf[..n]), n) {
+                Some(e) => p += w * (-f32::from(e.prob) * self.quant_step).exp(),
+                None => alive = false,
+            }
         }
+        (p / total_w).ln()
+    }
+
+    /// Kneser–Ney in backoff form, its probabilities in the slots or (`second`) the second array.
+    fn kneser_ney(
+        &self,
+        h: &[u16],
+        word: u16,
+        second: bool,
+        lookup: &mut impl FnMut(u64, usize) -> Option<Entry>,
+    ) -> f32 {
+        let l = h.len();
+        let mut buf = [0u16; MAX_ORDER];
         let mut lp = self.unigram_kn[usize::from(word)];
         // Length of the longest context whose n-gram with `word` is stored.
         let mut matched = 0usize;
@@ -488,7 +566,8 @@ impl LanguageModel {
             buf[n - 1] = word;
             match lookup(pack(&buf[..n]), n) {
                 Some(e) => {
-                    lp = -f32::from(e.prob) * self.quant_step;
+                    let q = if second { e.second } else { e.prob };
+                    lp = -f32::from(q) * self.quant_step;
                     matched = n - 1;
                 }
                 None => break,
