@@ -325,6 +325,25 @@ fn a_capital_inside_a_sentence_is_evidence() {
     assert_eq!(out.text, "Nhân dân Thành");
 }
 
+/// A heading in capitals repeats a name the text below writes with capitals, where the case is
+/// evidence: the heading takes that reading. Without the name below, the heading is read as words.
+#[test]
+fn headings_in_capitals_take_the_names_written_below() {
+    let r = restorer();
+    let out = r.restore("XA THANH HOA\nDong chi Thanh Hoa bao cao.");
+    assert_eq!(out.text, "XÃ THANH HÓA\nĐồng chí Thanh Hóa báo cáo.");
+    let out = r.restore("XA THANH HOA\nDong chi Thanh bao cao.");
+    assert_eq!(out.text, "XÃ THÀNH HÓA\nĐồng chí Thanh báo cáo.");
+}
+
+/// English-model OCR writes ê as € (ti€u): a look-alike, inside the word.
+#[test]
+fn euro_sign_for_e_circumflex_is_repaired() {
+    let r = restorer();
+    let out = r.restore("Cac ti€u chi nong thon mdi cua x3 duoc nang cao.");
+    assert_eq!(out.text, "Các tiêu chí nông thôn mới của xã được nâng cao.");
+}
+
 #[test]
 fn glued_sentences_list_items_and_measures() {
     let r = restorer();

@@ -26,6 +26,8 @@ const LOOKALIKES: &[(char, &str)] = &[
     ('9', "og"),
     ('&', "aoe"),
     ('¢', "coe"),
+    // ê has no glyph in an English model: it comes out as € (ti€u → tiêu).
+    ('€', "e"),
     ('@', "a"),
     ('$', "s"),
     ('|', "li"),

@@ -387,6 +387,113 @@ fn is_measure(core: &str) -> bool {
     unit_after_number || powered_unit
 }
 
+/// Words in capitals that spell, up to marks, a run of capitalized words elsewhere in the text take
+/// that run's reading (`XA QUANG TRUNG` in a heading, `Quang Trung, ngày …` below it): headings
+/// repeat the names the body writes in lowercase with capitals, where the case is evidence and the
+/// reading surer. Runs of two or more words on one line; `cores` are the restored cores per token.
+fn names_in_capitals(text: &str, toks: &[(usize, usize)], cores: &mut [(String, f64)]) {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Kind {
+        Title,
+        Caps,
+        Other,
+    }
+    let kind_of = |i: usize| -> Kind {
+        let (s, e) = toks[i];
+        let tok = &text[s..e];
+        let (cs, ce) = split_core(tok);
+        let core = &tok[cs..ce];
+        if core.chars().count() < 2 || !is_word(core) {
+            return Kind::Other;
+        }
+        let mut chars = core.chars();
+        let first_upper = chars.next().is_some_and(char::is_uppercase);
+        let rest: Vec<char> = chars.collect();
+        if first_upper && rest.iter().all(|c| c.is_lowercase()) {
+            Kind::Title
+        } else if first_upper && rest.iter().all(|c| c.is_uppercase()) {
+            Kind::Caps
+        } else {
+            Kind::Other
+        }
+    };
+    let kinds: Vec<Kind> = (0..toks.len()).map(kind_of).collect();
+    // Runs of one kind on one line, the words inside a run not broken by punctuation.
+    let mut runs: Vec<(Kind, usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let k = kinds[i];
+        let mut j = i + 1;
+        while j < toks.len()
+            && kinds[j] == k
+            && k != Kind::Other
+            && !text[toks[j - 1].1..toks[j].0].contains('\n')
+            && {
+                let (s, e) = toks[j - 1];
+                let (_, ce) = split_core(&text[s..e]);
+                s + ce == e
+            }
+        {
+            j += 1;
+        }
+        if k != Kind::Other && j - i >= 2 {
+            runs.push((k, i, j));
+        }
+        i = j;
+    }
+    let skeleton_of = |i: usize| {
+        let (s, e) = toks[i];
+        let tok = &text[s..e];
+        let (cs, ce) = split_core(tok);
+        skeleton(&tok[cs..ce])
+    };
+    // Skeletons of capitalized runs → their readings (None when two runs disagree).
+    let mut names: FxHashMap<Vec<String>, Option<Vec<String>>> = FxHashMap::default();
+    for &(k, a, b) in &runs {
+        if k != Kind::Title {
+            continue;
+        }
+        for x in a..b {
+            for y in x + 2..=b {
+                let key: Vec<String> = (x..y).map(skeleton_of).collect();
+                let reading: Vec<String> = (x..y).map(|t| cores[t].0.to_lowercase()).collect();
+                names
+                    .entry(key)
+                    .and_modify(|r| {
+                        if r.as_ref() != Some(&reading) {
+                            *r = None;
+                        }
+                    })
+                    .or_insert(Some(reading));
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    for &(k, a, b) in &runs {
+        if k != Kind::Caps {
+            continue;
+        }
+        // Longest matching sub-runs first.
+        let mut x = a;
+        while x < b {
+            let mut matched = 0;
+            for y in (x + 2..=b).rev() {
+                let key: Vec<String> = (x..y).map(skeleton_of).collect();
+                if let Some(Some(reading)) = names.get(&key) {
+                    for (t, w) in (x..y).zip(reading) {
+                        cores[t].0 = w.to_uppercase();
+                    }
+                    matched = y - x;
+                    break;
+                }
+            }
+            x += matched.max(1);
+        }
+    }
+}
+
 /// The letter of a list item (`a`, `b`, `đ`): a single lowercase letter.
 fn list_marker(core: &str) -> Option<char> {
     let mut cs = core.chars();
@@ -589,8 +696,13 @@ impl Restorer {
             .entry(core.to_string())
             .or_insert_with(|| self.shared_candidates(core, clean, garbled))
             .clone();
-        // English-model OCR garble scatters capitals: no evidence there.
-        if !rd.sentence_start && !garbled && cands.len() > 1 && self.params.case_weight > 0.0 {
+        // In English-model OCR garble a capital is evidence only on a word read as letters alone
+        // (symbols and digits inside mark a misread word, whose capitals may be misread too).
+        if !rd.sentence_start
+            && (!garbled || is_word(core))
+            && cands.len() > 1
+            && self.params.case_weight > 0.0
+        {
             self.weigh_case(core, &mut cands);
         }
         if cands.len() == 1 && outputs[0].is_none() {
@@ -694,15 +806,23 @@ impl Restorer {
         let mut changed = 0;
         let mut prev = 0usize;
         let mut char_pos = 0usize;
-        for (&(s, e), plan) in toks.iter().zip(plans) {
+        let mut cores: Vec<(String, f64)> = toks
+            .iter()
+            .zip(plans)
+            .map(|(&(s, e), plan)| {
+                let tok = &text[s..e];
+                let (cs, ce) = split_core(tok);
+                self.render_core(&tok[cs..ce], plan, choice, conf)
+            })
+            .collect();
+        names_in_capitals(text, toks, &mut cores);
+        for (&(s, e), (new_core, confidence)) in toks.iter().zip(cores) {
             let gap = &text[prev..s];
             out.push_str(gap);
             char_pos += gap.chars().count();
             prev = e;
             let tok = &text[s..e];
             let (cs, ce) = split_core(tok);
-            let core = &tok[cs..ce];
-            let (new_core, confidence) = self.render_core(core, plan, choice, conf);
             let restored = format!("{}{}{}", &tok[..cs], new_core, &tok[ce..]);
             if restored != tok {
                 changed += 1;
@@ -755,7 +875,7 @@ impl Restorer {
             } else if core.chars().any(char::is_alphabetic)
                 && core
                     .chars()
-                    .any(|c| c.is_ascii_digit() || c == '&' || c == '¢')
+                    .any(|c| c.is_ascii_digit() || c == '&' || c == '¢' || c == '€')
                 && !core.contains(['-', '/'])
                 && !is_measure(core)
             {
@@ -951,7 +1071,7 @@ impl Restorer {
             && !lone_letter
             && g.len() <= 10
             && g.iter()
-                .any(|c| c.is_alphabetic() || *c == '&' || *c == '¢')
+                .any(|c| c.is_alphabetic() || *c == '&' || *c == '¢' || *c == '€')
         {
             let max = if clean {
                 p.max_edit.min(3.0)

@@ -2,7 +2,7 @@
 //! units the decoder scores are the units the model counted.
 //!
 //! A whitespace token is `prefix core suffix`: the core runs from the first to the last letter or digit
-//! (with `&` and `¢` inside, which English-model OCR leaves for marked letters), the rest is punctuation.
+//! (with `&`, `¢` and `€` inside, which English-model OCR leaves for marked letters), the rest is punctuation.
 //! A core becomes one model unit: a known syllable (lowercase, canonical tone placement), `<num>` for
 //! numbers, `<unk>` for anything else. Sentence-final punctuation ends a sentence (`</s> <s>`).
 
@@ -14,7 +14,7 @@ use super::model::{BOS, EOS, NUM, UNK};
 /// Combining diacritics (U+0300–U+036F) belong to the letter before them: text that is not NFC
 /// carries its marks this way.
 pub fn is_core_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '&' || c == '¢' || ('\u{300}'..='\u{36f}').contains(&c)
+    c.is_alphanumeric() || c == '&' || c == '¢' || c == '€' || ('\u{300}'..='\u{36f}').contains(&c)
 }
 
 /// Split a token into (prefix, core, suffix) byte ranges of `tok`.
