@@ -297,6 +297,23 @@ fn mixed_model_scores_are_the_mean_of_both() {
     }
     // The two halves are different models: the comparison is not of one model with itself.
     assert!(differ > 10, "{differ}");
+    // Reweighted (the decoder's `kn_weight`), each half alone is the model of its own.
+    for (w, alone) in [(0.0, &jm), (1.0, &kn)] {
+        let sm = Smoothing::Mixed {
+            ratio: 5.0,
+            kn_weight: w,
+        };
+        for i in 1..ids.len() {
+            let h = &ids[i.saturating_sub(3)..i];
+            let (a, m) = (
+                alone.score(h, ids[i]),
+                mix.score_as(sm, h, ids[i], |key, order| {
+                    mix.probe(vnplan::restore::model::ngram_hash(key, order), order)
+                }),
+            );
+            assert!((a - m).abs() < 1e-4, "{w} {h:?}: {a} vs {m}");
+        }
+    }
     let r = Restorer::load(mix_model_path()).expect("mixed fixture model loads");
     let gold =
         "Ủy ban nhân dân xã ban hành kế hoạch thực hiện Chương trình xây dựng nông thôn mới.";

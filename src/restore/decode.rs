@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::model::{ngram_hash, pack, Entry, LanguageModel, MAX_ORDER};
+use super::model::{ngram_hash, pack, Entry, LanguageModel, Smoothing, MAX_ORDER};
 
 /// Entries of the lookup memo (a power of two): 16 K × 16 bytes stays in the L2 cache.
 const MEMO_BITS: u32 = 14;
@@ -21,6 +21,7 @@ const MEMO_BITS: u32 = 14;
 /// those from the L2 cache. Scores are the model's own ([`LanguageModel::score_by`]).
 pub struct Scorer<'a> {
     lm: &'a LanguageModel,
+    smoothing: Smoothing,
     /// (packed key, order << 25 | present << 24 | second << 16 | backoff << 8 | probability);
     /// order 0: empty.
     memo: Vec<(u64, u32)>,
@@ -28,8 +29,14 @@ pub struct Scorer<'a> {
 
 impl<'a> Scorer<'a> {
     pub fn new(lm: &'a LanguageModel) -> Scorer<'a> {
+        Self::with_smoothing(lm, lm.smoothing)
+    }
+
+    /// A scorer weighting the model's numbers its own way (see [`LanguageModel::score_as`]).
+    pub fn with_smoothing(lm: &'a LanguageModel, smoothing: Smoothing) -> Scorer<'a> {
         Scorer {
             lm,
+            smoothing,
             memo: vec![(0, 0); 1 << MEMO_BITS],
         }
     }
@@ -96,7 +103,7 @@ impl<'a> Scorer<'a> {
     pub fn score(&mut self, history: &[u16], word: u16) -> f32 {
         let lm = self.lm;
         let memo = &mut self.memo;
-        lm.score_by(history, word, |key, order| {
+        lm.score_as(self.smoothing, history, word, |key, order| {
             Self::lookup(lm, memo, key, order)
         })
     }
@@ -132,6 +139,7 @@ pub fn decode(
     beam: usize,
     lm_weight: f32,
     margin: f32,
+    smoothing: Smoothing,
 ) -> (Vec<usize>, Vec<f64>) {
     let hlen = lm.order - 1;
     let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
@@ -142,7 +150,7 @@ pub fn decode(
         cand: 0,
     }];
     let mut index: FxHashMap<[u16; MAX_ORDER - 1], usize> = FxHashMap::default();
-    let mut scorer = Scorer::new(lm);
+    let mut scorer = Scorer::with_smoothing(lm, smoothing);
     for slot in slots {
         // The states of the previous column live in the lattice (kept for the backtrack).
         let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);

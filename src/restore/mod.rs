@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::vietnamese::{is_vietnamese_specific, strip_marks, strip_tones};
 use channel::Channel;
 use decode::{decode, Cand};
-use model::{LanguageModel, BOS, EOS, NUM, UNK};
+use model::{LanguageModel, Smoothing, BOS, EOS, NUM, UNK};
 use token::{ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
 
 /// The model file shipped in `models/`.
@@ -81,6 +81,8 @@ pub struct Params {
     pub glued_extra: f32,
     /// Beam states further than this (nats) behind the best are dropped.
     pub beam_margin: f32,
+    /// Weight of the Kneser–Ney half of a mixed model; negative: the model's own.
+    pub kn_weight: f32,
     /// Weight of the case evidence (a capital inside a sentence marks a name); 0 ignores case.
     pub case_weight: f32,
     /// Share of odd words (no syllable, digits among letters) that marks a text as garbled OCR.
@@ -113,6 +115,7 @@ impl Params {
             "beam_margin" => self.beam_margin = f as f32,
             "garbled_ratio" => self.garbled_ratio = f,
             "case_weight" => self.case_weight = f as f32,
+            "kn_weight" => self.kn_weight = f as f32,
             "known_edit_extra" => self.known_edit_extra = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
@@ -137,6 +140,7 @@ impl Default for Params {
             beam_margin: 10.0,
             garbled_ratio: 0.04,
             case_weight: 1.0,
+            kn_weight: -1.0,
             known_edit_extra: 3.0,
         }
     }
@@ -656,7 +660,21 @@ impl Restorer {
             }
         }
         slots.push(fixed(EOS));
-        let (choice, conf) = decode(&self.lm, &slots, p.beam, p.lm_weight, p.beam_margin);
+        let smoothing = match self.lm.smoothing {
+            Smoothing::Mixed { ratio, .. } if p.kn_weight >= 0.0 => Smoothing::Mixed {
+                ratio,
+                kn_weight: p.kn_weight,
+            },
+            own => own,
+        };
+        let (choice, conf) = decode(
+            &self.lm,
+            &slots,
+            p.beam,
+            p.lm_weight,
+            p.beam_margin,
+            smoothing,
+        );
         self.render(text, &toks, &plans, &choice, &conf)
     }
 

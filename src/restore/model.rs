@@ -385,38 +385,32 @@ impl LanguageModel {
             }
             tables.push((s, l / 4));
         }
-        let mut backoffs = Vec::new();
-        let arrays = &sections[7 + order - 1..];
-        for (i, &(s, l)) in arrays[..order - 2].iter().enumerate() {
-            // Models without backoffs have empty arrays.
-            let want = if smoothing.has_backoffs() {
-                tables[i].1
-            } else {
-                0
-            };
-            if l != want {
-                return Err(bad(format!(
-                    "backoff array of order {} does not match its table",
-                    i + 2
-                )));
-            }
-            backoffs.push((s, l));
-        }
-        let mut seconds = Vec::new();
-        for (i, &(s, l)) in arrays[order - 2..].iter().enumerate() {
-            let want = if smoothing.has_second() {
-                tables[i].1
-            } else {
-                0
-            };
-            if l != want {
-                return Err(bad(format!(
-                    "second probability array of order {} does not match its table",
-                    i + 2
-                )));
-            }
-            seconds.push((s, l));
-        }
+        // Per order: an array the same length as its table, or empty when the smoothing has none.
+        let arrays = |from: usize, count: usize, present: bool, what: &str| {
+            sections[from..from + count]
+                .iter()
+                .enumerate()
+                .map(|(i, &(s, l))| {
+                    let want = if present { tables[i].1 } else { 0 };
+                    if l == want {
+                        Ok((s, l))
+                    } else {
+                        Err(bad(format!(
+                            "{what} array of order {} does not match its table",
+                            i + 2
+                        )))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let first = 7 + order - 1;
+        let backoffs = arrays(first, order - 2, smoothing.has_backoffs(), "backoff")?;
+        let seconds = arrays(
+            first + order - 2,
+            order - 1,
+            smoothing.has_second(),
+            "second probability",
+        )?;
         let ids = vocab
             .iter()
             .enumerate()
@@ -504,10 +498,22 @@ impl LanguageModel {
         &self,
         history: &[u16],
         word: u16,
+        lookup: impl FnMut(u64, usize) -> Option<Entry>,
+    ) -> f32 {
+        self.score_as(self.smoothing, history, word, lookup)
+    }
+
+    /// [`Self::score_by`] with another weighting of the same stored numbers (the decoder's
+    /// `kn_weight` override of a mixed model, for tuning).
+    pub fn score_as(
+        &self,
+        smoothing: Smoothing,
+        history: &[u16],
+        word: u16,
         mut lookup: impl FnMut(u64, usize) -> Option<Entry>,
     ) -> f32 {
         let h = &history[history.len().saturating_sub(self.order - 1)..];
-        match self.smoothing {
+        match smoothing {
             Smoothing::Interpolated(ratio) => self.interpolated(h, word, ratio, &mut lookup),
             Smoothing::KneserNey => self.kneser_ney(h, word, false, &mut lookup),
             Smoothing::Mixed { ratio, kn_weight } => {
