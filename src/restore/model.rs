@@ -239,6 +239,10 @@ pub struct LanguageModel {
     quant_step: f32,
     backoff_step: f32,
     pub checksum: u32,
+    /// `exp` of every quantized value and of every unigram log-frequency: interpolation sums
+    /// probabilities, and a table read is far cheaper than `exp` per lookup.
+    quant_prob: [f32; 256],
+    unigram_prob: Vec<f32>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -416,6 +420,11 @@ impl LanguageModel {
             .enumerate()
             .map(|(i, w)| (w.clone(), i as u16))
             .collect();
+        let mut quant_prob = [0f32; 256];
+        for (q, p) in quant_prob.iter_mut().enumerate() {
+            *p = (-(q as f32) * quant_step).exp();
+        }
+        let unigram_prob = unigram.iter().map(|l| l.exp()).collect();
         Ok(LanguageModel {
             map,
             order,
@@ -434,6 +443,8 @@ impl LanguageModel {
             quant_step,
             backoff_step,
             checksum,
+            quant_prob,
+            unigram_prob,
         })
     }
 
@@ -513,72 +524,45 @@ impl LanguageModel {
         mut lookup: impl FnMut(u64, usize) -> Option<Entry>,
     ) -> f32 {
         let h = &history[history.len().saturating_sub(self.order - 1)..];
-        match smoothing {
-            Smoothing::Interpolated(ratio) => self.interpolated(h, word, ratio, &mut lookup),
-            Smoothing::KneserNey => self.kneser_ney(h, word, false, &mut lookup),
-            Smoothing::Mixed { ratio, kn_weight } => {
-                (1.0 - kn_weight) * self.interpolated(h, word, ratio, &mut lookup)
-                    + kn_weight * self.kneser_ney(h, word, true, &mut lookup)
-            }
-        }
-    }
-
-    /// Jelinek–Mercer: the same lookups, bottom-up to the first miss; a seen higher order does not
-    /// hide the evidence of the lower ones.
-    fn interpolated(
-        &self,
-        h: &[u16],
-        word: u16,
-        ratio: f32,
-        lookup: &mut impl FnMut(u64, usize) -> Option<Entry>,
-    ) -> f32 {
+        let (ratio, kn_weight, kn_in_second) = match smoothing {
+            Smoothing::Interpolated(r) => (r, 0.0, false),
+            Smoothing::KneserNey => (0.0, 1.0, false),
+            Smoothing::Mixed { ratio, kn_weight } => (ratio, kn_weight, true),
+        };
+        let (use_jm, use_kn) = (kn_weight < 1.0, kn_weight > 0.0);
         let l = h.len();
         let mut buf = [0u16; MAX_ORDER];
+        // One walk up the orders serves both: the same n-grams, bottom-up to the first miss.
+        // Jelinek–Mercer sums the relative frequencies of every order found, each order weighted
+        // `ratio` times the one below (a seen higher order does not hide the lower ones);
+        // Kneser–Ney takes the longest found.
         let mut w = 1.0f32;
-        let mut total_w = w;
-        let mut p = self.unigram[usize::from(word)].exp();
-        let mut alive = true;
-        for n in 2..=l + 1 {
-            w *= ratio;
-            total_w += w;
-            if !alive {
-                continue;
-            }
-            buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
-            buf[n - 1] = word;
-            match lookup(pack(&buf[..n]), n) {
-                Some(e) => p += w * (-f32::from(e.prob) * self.quant_step).exp(),
-                None => alive = false,
-            }
-        }
-        (p / total_w).ln()
-    }
-
-    /// Kneser–Ney in backoff form, its probabilities in the slots or (`second`) the second array.
-    fn kneser_ney(
-        &self,
-        h: &[u16],
-        word: u16,
-        second: bool,
-        lookup: &mut impl FnMut(u64, usize) -> Option<Entry>,
-    ) -> f32 {
-        let l = h.len();
-        let mut buf = [0u16; MAX_ORDER];
+        let mut total_w = 1.0f32;
+        let mut p = self.unigram_prob[usize::from(word)];
         let mut lp = self.unigram_kn[usize::from(word)];
         // Length of the longest context whose n-gram with `word` is stored.
         let mut matched = 0usize;
         for n in 2..=l + 1 {
+            w *= ratio;
+            total_w += w;
+            if matched + 2 < n {
+                continue;
+            }
             buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
             buf[n - 1] = word;
-            match lookup(pack(&buf[..n]), n) {
-                Some(e) => {
-                    let q = if second { e.second } else { e.prob };
-                    lp = -f32::from(q) * self.quant_step;
-                    matched = n - 1;
-                }
-                None => break,
+            if let Some(e) = lookup(pack(&buf[..n]), n) {
+                p += w * self.quant_prob[usize::from(e.prob)];
+                let q = if kn_in_second { e.second } else { e.prob };
+                lp = -f32::from(q) * self.quant_step;
+                matched = n - 1;
             }
         }
+        let jm = if use_jm { (p / total_w).ln() } else { 0.0 };
+        if !use_kn {
+            return jm;
+        }
+        // Kneser–Ney backoff form: the backoffs of the contexts longer than the match. A context
+        // is stored only if its own suffix is, so they stop at the first context not stored.
         for k in matched + 1..=l {
             let ctx = &h[l - k..];
             if k == 1 {
@@ -590,7 +574,11 @@ impl LanguageModel {
                 }
             }
         }
-        lp
+        if use_jm {
+            (1.0 - kn_weight) * jm + kn_weight * lp
+        } else {
+            lp
+        }
     }
 
     /// −log P(written capitalized | syllable) and −log P(lowercase | syllable), counted inside
