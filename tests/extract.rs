@@ -5,39 +5,18 @@
 //! The outputs are also written to `target/extract-eval/` so `vnplan eval extract --out
 //! target/extract-eval --gold fixtures/extract` can print the scores.
 
+mod common;
+
+use common::{extracted_document, fixtures};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use vnplan::document::{Document, PipelineInfo, Source};
+use std::path::Path;
+use vnplan::document::Document;
 use vnplan::extract::{eval, extract, pages_from_text};
 
 const IDS: &[&str] = &["000", "001", "002", "003", "004"];
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract")
-}
-
 fn document_for(id: &str) -> Document {
-    let path = fixtures().join(format!("{id}.txt"));
-    let text = std::fs::read_to_string(&path).expect("fixture text");
-    let pages = pages_from_text(&text);
-    let mut doc = Document::new(
-        Source {
-            path: path.display().to_string(),
-            sha256: "0".repeat(64),
-            bytes: text.len() as u64,
-            media_type: "text/plain".to_string(),
-            page_count: pages.len() as u32,
-        },
-        PipelineInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            ocr: None,
-            restoration_model: None,
-        },
-    );
-    let extraction = extract(&pages);
-    doc.pages = pages;
-    extraction.fill(&mut doc);
-    doc
+    extracted_document(&fixtures().join(format!("{id}.txt")))
 }
 
 fn gold_for(id: &str) -> Value {

@@ -5,36 +5,15 @@
 //! quốc", "chi b", "tổ chizcc"). Each score must stay at or above what extraction reached on them,
 //! so a change that makes extraction brittle against restoration errors fails here.
 
+mod common;
+
+use common::{extracted_document, fixtures};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use vnplan::document::{Document, PipelineInfo, Source};
+use vnplan::document::Document;
 use vnplan::extract::{eval, extract, pages_from_text};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract")
-}
-
 fn scores(id: &str) -> (eval::Scores, Document) {
-    let path = fixtures().join(format!("{id}.restored-real.txt"));
-    let text = std::fs::read_to_string(&path).expect("fixture text");
-    let pages = pages_from_text(&text);
-    let mut doc = Document::new(
-        Source {
-            path: path.display().to_string(),
-            sha256: "0".repeat(64),
-            bytes: text.len() as u64,
-            media_type: "text/plain".to_string(),
-            page_count: pages.len() as u32,
-        },
-        PipelineInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            ocr: None,
-            restoration_model: None,
-        },
-    );
-    let extraction = extract(&pages);
-    doc.pages = pages;
-    extraction.fill(&mut doc);
+    let doc = extracted_document(&fixtures().join(format!("{id}.restored-real.txt")));
     let gold: Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures().join(format!("{id}.gold.json"))).expect("gold"),
     )

@@ -4,7 +4,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use vnplan::restore::model::Smoothing;
 
 /// Restore Vietnamese diacritics and repair OCR garble, token by token.
 #[derive(Args)]
@@ -17,6 +18,17 @@ pub struct RestoreArgs {
     /// Model file (default: $VNPLAN_MODEL or models/ in the crate).
     #[arg(long)]
     pub model: Option<PathBuf>,
+}
+
+/// Smoothing of a built model (see `vnplan::restore::model::Smoothing`).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SmoothingArg {
+    /// Interpolated modified Kneser–Ney, backoff form.
+    Kn,
+    /// Jelinek–Mercer interpolation of relative frequencies, each order 5 times the one below.
+    Jm,
+    /// Both stored; the mean of their log-scores (the shipped model).
+    Mix,
 }
 
 #[derive(Subcommand)]
@@ -51,11 +63,9 @@ pub enum LmCommand {
         /// Count weight of a corpus folder, FOLDER=N (repeatable): in-domain text counts more.
         #[arg(long = "weight")]
         weights: Vec<String>,
-        /// Smoothing: `kn` (interpolated modified Kneser–Ney, backoff form), `jm` (Jelinek–Mercer
-        /// interpolation of relative frequencies, each order 5 times the one below) or `mix` (both
-        /// stored; the mean of their log-scores).
-        #[arg(long, default_value = "kn")]
-        smoothing: String,
+        /// How the stored counts make scores.
+        #[arg(long, value_enum, default_value_t = SmoothingArg::Mix)]
+        smoothing: SmoothingArg,
     },
 }
 
@@ -153,14 +163,13 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         weights,
         smoothing,
     } = command;
-    let smoothing = match smoothing.as_str() {
-        "kn" => vnplan::restore::model::Smoothing::KneserNey,
-        "jm" => vnplan::restore::model::Smoothing::Interpolated(5.0),
-        "mix" => vnplan::restore::model::Smoothing::Mixed {
+    let smoothing = match smoothing {
+        SmoothingArg::Kn => Smoothing::KneserNey,
+        SmoothingArg::Jm => Smoothing::Interpolated(5.0),
+        SmoothingArg::Mix => Smoothing::Mixed {
             ratio: 5.0,
             kn_weight: 0.5,
         },
-        other => anyhow::bail!("--smoothing {other}: expected kn or jm"),
     };
     let weights = weights
         .iter()
