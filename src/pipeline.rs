@@ -184,7 +184,7 @@ impl Pipeline {
         let mut normalized = normalize::normalize_page(&raw_text);
         let mut restored_tokens = None;
         if let Some(r) = &self.options.restorer {
-            let restored = r.restore(&normalized.text);
+            let restored = r.restore_with(&normalized.text, false);
             restored_tokens = Some(restored.changed as u32);
             normalized.text = restored.text;
             // A restored token may be longer or shorter than what was read: find the spans anew.

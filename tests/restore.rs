@@ -145,8 +145,13 @@ fn tokens_map_back_to_their_spans() {
     for t in &out.tokens {
         let span: String = chars[t.start..t.end].iter().collect();
         assert_eq!(span, t.restored);
-        assert!((0.0..=1.0).contains(&t.confidence));
+        let c = t.confidence.expect("restore gives confidences");
+        assert!((0.0..=1.0).contains(&c));
     }
+    // Text only (the pipeline's way): the same text, no confidences.
+    let fast = r.restore_with("  Nhan dan  (tham gia),\n\nxay dung", false);
+    assert_eq!(fast.text, out.text);
+    assert!(fast.tokens.iter().all(|t| t.confidence.is_none()));
     assert_eq!(out.tokens[2].original, "(tham");
     assert_eq!(out.tokens[2].restored, "(tham");
     assert!(
@@ -412,5 +417,70 @@ fn memoized_scores_equal_model_scores() {
         // The sentence's own n-grams are stored: the comparison covered real lookups, not only
         // unigram fallbacks.
         assert!(stored_hits > 10, "{stored_hits}");
+    }
+}
+
+/// The search carries each state's stored contexts and backoffs over from the lookups that scored
+/// its last unit instead of looking them up again: along a path, its scores equal the model's.
+#[test]
+fn search_scores_along_a_path_equal_model_scores() {
+    use vnplan::restore::decode::path_scores;
+    for path in [model_path(), kn_model_path(), mix_model_path()] {
+        let lm = LanguageModel::load(path).expect("fixture model loads");
+        let text = "<s> xây dựng nông thôn mới nhân dân xã xây dựng xã nông thôn mới dân nhân xã";
+        let units: Vec<u16> = text
+            .split(' ')
+            .map(|w| lm.id(w).expect("fixture vocabulary"))
+            .collect();
+        let got = path_scores(&lm, lm.smoothing, &units);
+        let mut longer = 0;
+        for (i, &u) in units.iter().enumerate() {
+            let want = lm.score(&units[..i], u);
+            assert!(
+                (want - got[i]).abs() < 1e-5,
+                "unit {i}: {want} vs {}",
+                got[i]
+            );
+            if i >= 3 && want > lm.score(&units[i - 1..i], u) {
+                longer += 1;
+            }
+        }
+        // Trigrams and 4-grams of the fixture are stored, so carried contexts were exercised.
+        assert!(longer >= 3, "{longer}");
+    }
+}
+
+/// Long texts go through the decoder in blocks cut at page breaks, blank lines or line ends; the
+/// blocks cover the text exactly and the offsets of the joined result still map back.
+#[test]
+fn long_texts_are_restored_block_by_block() {
+    use vnplan::restore::{blocks, BLOCK_TOKENS};
+    let text = "mot hai ba\nbon nam\n\nsau bay\u{c}tam chin muoi\nmuoi mot";
+    assert_eq!(
+        blocks(text, 4),
+        [
+            "mot hai ba\n",
+            "bon nam\n\nsau bay\u{c}",
+            "tam chin muoi\n",
+            "muoi mot"
+        ]
+    );
+    // A line over the limit stays whole.
+    assert_eq!(blocks("a b c d e f", 2), ["a b c d e f"]);
+    assert!(blocks("", 4).is_empty());
+
+    let r = restorer();
+    let para = "Nhan dan xay dung nong thon moi.\n\n";
+    let n = BLOCK_TOKENS / 3;
+    let long = para.repeat(n);
+    assert!(blocks(&long, BLOCK_TOKENS).len() >= 2);
+    let out = r.restore_long(&long, true);
+    assert_eq!(out.text, "Nhân dân xây dựng nông thôn mới.\n\n".repeat(n));
+    assert_eq!(out.tokens.len(), 7 * n);
+    assert_eq!(out.changed, 7 * n);
+    let chars: Vec<char> = out.text.chars().collect();
+    for t in &out.tokens {
+        let span: String = chars[t.start..t.end].iter().collect();
+        assert_eq!(span, t.restored);
     }
 }

@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::model::{ngram_hash, pack, Entry, LanguageModel, Smoothing, MAX_ORDER};
+use super::model::{ngram_hash, pack, Entry, LanguageModel, Smoothing, Walk, MAX_ORDER};
 
 /// Entries of the lookup memo (a power of two): 16 K × 16 bytes stays in the L2 cache.
 const MEMO_BITS: u32 = 14;
@@ -77,12 +77,11 @@ impl<'a> Scorer<'a> {
         r
     }
 
-    /// Start loading the table slots [`Self::score`] will probe and the memo does not hold,
+    /// Start loading the table slots [`Self::walk`] will probe and the memo does not hold,
     /// lowest order first, stopping at an n-gram the memo knows is absent.
-    fn prefetch(&self, history: &[u16], word: u16) {
-        let h = &history[history.len().saturating_sub(self.lm.order - 1)..];
+    fn prefetch(&self, h: &[u16], max_context: usize, word: u16) {
         let mut buf = [0u16; MAX_ORDER];
-        for n in 2..=h.len() + 1 {
+        for n in 2..=h.len().min(max_context) + 1 {
             buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
             buf[n - 1] = word;
             let key = pack(&buf[..n]);
@@ -96,6 +95,28 @@ impl<'a> Scorer<'a> {
             }
             self.lm.prefetch_hash(hash, n);
         }
+    }
+
+    /// [`LanguageModel::walk`] through the memo: `h` is the context (at most order-1 units).
+    fn walk(&mut self, h: &[u16], max_context: usize, word: u16) -> Walk {
+        let lm = self.lm;
+        let memo = &mut self.memo;
+        lm.walk(self.smoothing, h, word, max_context, |key, order| {
+            Self::lookup(lm, memo, key, order)
+        })
+    }
+
+    /// Score `unit` after the state `st` (whose contexts are `ctx`): the log-probability and the
+    /// state it leads to (score and back-pointer left to the caller).
+    fn step(&mut self, st: &State, ctx: &Context, unit: u16) -> (f32, State) {
+        let walk = self.walk(&st.hist[ctx.start..], ctx.stored, unit);
+        let next = State {
+            hist: push_hist(st.hist, unit),
+            matched: walk.matched as u8,
+            backoffs: walk.backoffs,
+            ..*st
+        };
+        (walk.score(ctx.backoff[walk.matched]), next)
     }
 
     /// Log-probability of `word` after `history` (oldest first; only the last order-1 used): the
@@ -122,6 +143,54 @@ struct State {
     score: f32,
     back: u32,
     cand: u16,
+    /// What the lookups that scored the last unit found: how many of the state's contexts are
+    /// stored n-grams, and their backoffs.
+    matched: u8,
+    backoffs: [u8; MAX_ORDER],
+}
+
+impl State {
+    /// Before the text: no history (the sentinel `u16::MAX`).
+    const START: State = State {
+        hist: [u16::MAX; MAX_ORDER - 1],
+        score: 0.0,
+        back: 0,
+        cand: 0,
+        matched: 0,
+        backoffs: [0; MAX_ORDER],
+    };
+}
+
+/// A state's contexts as the next column sees them: the real history, how much of it is a stored
+/// n-gram, and the summed log-backoffs of the contexts longer than each match length.
+struct Context {
+    /// Where the real history starts in [`State::hist`].
+    start: usize,
+    stored: usize,
+    backoff: [f32; MAX_ORDER],
+}
+
+impl Context {
+    fn of(lm: &LanguageModel, st: &State, hlen: usize) -> Context {
+        let hist = history(&st.hist, hlen);
+        let l = hist.len();
+        // The suffixes of length 2 ..= matched + 1 were found when the last unit was scored; a
+        // longer one is not stored, since its suffix of that length is not.
+        let stored = l.min(usize::from(st.matched) + 1);
+        let mut backoff = [0.0f32; MAX_ORDER];
+        if lm.smoothing.has_backoffs() {
+            for m in (0..stored).rev() {
+                let k = m + 1;
+                let b = (k > 1).then(|| st.backoffs[k - 1]);
+                backoff[m] = backoff[m + 1] + lm.context_backoff(hist[l - 1], b);
+            }
+        }
+        Context {
+            start: MAX_ORDER - 1 - l,
+            stored,
+            backoff,
+        }
+    }
 }
 
 fn push_hist(h: [u16; MAX_ORDER - 1], u: u16) -> [u16; MAX_ORDER - 1] {
@@ -131,7 +200,7 @@ fn push_hist(h: [u16; MAX_ORDER - 1], u: u16) -> [u16; MAX_ORDER - 1] {
     n
 }
 
-/// Best candidate per slot, with confidences. `lm_weight` scales language-model scores against
+/// Best candidate per slot, with confidences if asked for. `lm_weight` scales language-model scores against
 /// channel scores.
 pub fn decode(
     lm: &LanguageModel,
@@ -140,54 +209,47 @@ pub fn decode(
     lm_weight: f32,
     margin: f32,
     smoothing: Smoothing,
-) -> (Vec<usize>, Vec<f64>) {
+    confidence: bool,
+) -> (Vec<usize>, Option<Vec<f64>>) {
     let hlen = lm.order - 1;
     let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
-    let start = [State {
-        hist: [u16::MAX; MAX_ORDER - 1],
-        score: 0.0,
-        back: 0,
-        cand: 0,
-    }];
+    let start = [State::START];
     let mut index: FxHashMap<[u16; MAX_ORDER - 1], usize> = FxHashMap::default();
     let mut scorer = Scorer::with_smoothing(lm, smoothing);
+    let mut contexts: Vec<Context> = Vec::with_capacity(beam);
     for slot in slots {
         // The states of the previous column live in the lattice (kept for the backtrack).
         let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
         let mut next: Vec<State> = Vec::with_capacity(beam * slot.len());
         index.clear();
+        contexts.clear();
+        contexts.extend(beam_states.iter().map(|st| Context::of(lm, st, hlen)));
         if slot.len() > 1 || beam_states.len() > 1 {
-            for st in beam_states {
-                let hist = history(&st.hist, hlen);
+            for (st, ctx) in beam_states.iter().zip(&contexts) {
                 for c in slot {
-                    scorer.prefetch(hist, c.unit);
+                    scorer.prefetch(&st.hist[ctx.start..], ctx.stored, c.unit);
                 }
             }
         }
-        for (si, st) in beam_states.iter().enumerate() {
-            let hist = history(&st.hist, hlen);
+        for (si, (st, ctx)) in beam_states.iter().zip(&contexts).enumerate() {
             for (ci, c) in slot.iter().enumerate() {
-                let s = st.score + c.score + lm_weight * scorer.score(hist, c.unit);
-                let h = push_hist(st.hist, c.unit);
-                match index.get(&h) {
+                let (lm_score, next_state) = scorer.step(st, ctx, c.unit);
+                let s = st.score + c.score + lm_weight * lm_score;
+                let new = State {
+                    score: s,
+                    back: si as u32,
+                    cand: ci as u16,
+                    ..next_state
+                };
+                match index.get(&new.hist) {
                     Some(&k) => {
                         if next[k].score < s {
-                            next[k] = State {
-                                hist: h,
-                                score: s,
-                                back: si as u32,
-                                cand: ci as u16,
-                            };
+                            next[k] = new;
                         }
                     }
                     None => {
-                        index.insert(h, next.len());
-                        next.push(State {
-                            hist: h,
-                            score: s,
-                            back: si as u32,
-                            cand: ci as u16,
-                        });
+                        index.insert(new.hist, next.len());
+                        next.push(new);
                     }
                 }
             }
@@ -218,8 +280,27 @@ pub fn decode(
             k = st.back as usize;
         }
     }
-    let conf = confidences(&mut scorer, slots, &choice, lm_weight);
+    let conf = confidence.then(|| confidences(&mut scorer, slots, &choice, lm_weight));
     (choice, conf)
+}
+
+/// The language-model score of each unit of one fixed path, computed the way the search computes
+/// it: each state's stored contexts and backoffs carried over from the lookups that scored its
+/// last unit, not looked up again. Equal to [`LanguageModel::score`] of each unit after the ones
+/// before it (checked by the tests).
+pub fn path_scores(lm: &LanguageModel, smoothing: Smoothing, units: &[u16]) -> Vec<f32> {
+    let hlen = lm.order - 1;
+    let mut scorer = Scorer::with_smoothing(lm, smoothing);
+    let mut st = State::START;
+    units
+        .iter()
+        .map(|&u| {
+            let ctx = Context::of(lm, &st, hlen);
+            let (score, next) = scorer.step(&st, &ctx, u);
+            st = next;
+            score
+        })
+        .collect()
 }
 
 /// Units of real history (the sentinel `u16::MAX` marks "before the text").

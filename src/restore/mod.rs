@@ -46,6 +46,59 @@ pub enum RestoreError {
 }
 
 /// `$VNPLAN_MODEL`, else the model committed in the crate's `models/`.
+/// Tokens per block when a long text is restored piece by piece ([`blocks`]): about two pages.
+pub const BLOCK_TOKENS: usize = 1500;
+
+/// Consecutive pieces of `text` (together exactly the text) of at most about `max_tokens` tokens,
+/// cut after a form feed (a page break) where there is one, else after a blank line, else after a
+/// line. The decoder's memory grows with the text it is given, so a long file is restored block
+/// by block; a single line longer than the limit stays whole.
+pub fn blocks(text: &str, max_tokens: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        // Byte offsets after each line end within the limit, by kind of break.
+        let (mut tokens, mut in_word) = (0usize, false);
+        let (mut page, mut para, mut line) = (None, None, None);
+        let mut prev_newline = false;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            let space = c.is_whitespace();
+            if !space && !in_word {
+                tokens += 1;
+                if tokens > max_tokens {
+                    end = i;
+                    break;
+                }
+            }
+            in_word = !space;
+            let after = i + c.len_utf8();
+            match c {
+                '\u{c}' => page = Some(after),
+                '\n' if prev_newline => para = Some(after),
+                '\n' => line = Some(after),
+                _ => {}
+            }
+            if c == '\n' {
+                prev_newline = true;
+            } else if !space {
+                prev_newline = false;
+            }
+        }
+        let cut = if end == rest.len() {
+            end
+        } else {
+            page.or(para).or(line).unwrap_or_else(|| {
+                // One line over the limit: up to its end.
+                rest[end..].find('\n').map_or(rest.len(), |k| end + k + 1)
+            })
+        };
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out
+}
+
 pub fn default_model_path() -> PathBuf {
     match std::env::var_os("VNPLAN_MODEL") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -138,7 +191,7 @@ impl Default for Params {
             rare_margin: 12.0,
             glued_extra: 4.0,
             beam_margin: 10.0,
-            garbled_ratio: 0.04,
+            garbled_ratio: 0.1,
             case_weight: 1.0,
             kn_weight: -1.0,
             known_edit_extra: 3.0,
@@ -161,7 +214,10 @@ pub struct Restored {
 pub struct RestoredToken {
     pub original: String,
     pub restored: String,
-    pub confidence: f64,
+    /// Share of the local posterior (given the chosen neighbours) the reading has; 1 for tokens
+    /// passed through. `None` when not asked for ([`Restorer::restore_with`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
     pub start: usize,
     pub end: usize,
 }
@@ -395,7 +451,7 @@ fn is_measure(core: &str) -> bool {
 /// that run's reading (`XA QUANG TRUNG` in a heading, `Quang Trung, ngày …` below it): headings
 /// repeat the names the body writes in lowercase with capitals, where the case is evidence and the
 /// reading surer. Runs of two or more words on one line; `cores` are the restored cores per token.
-fn names_in_capitals(text: &str, toks: &[(usize, usize)], cores: &mut [(String, f64)]) {
+fn names_in_capitals(text: &str, toks: &[(usize, usize)], cores: &mut [(String, Option<f64>)]) {
     #[derive(PartialEq, Clone, Copy)]
     enum Kind {
         Title,
@@ -565,8 +621,39 @@ impl Restorer {
         &self.lm
     }
 
-    /// Restore a text (typically one page).
+    /// Restore a text of any length block by block ([`blocks`]); the same tokens and offsets as
+    /// one call on the whole text would give, except at block edges, where the language model
+    /// starts afresh (as it does after a blank line).
+    pub fn restore_long(&self, text: &str, confidence: bool) -> Restored {
+        let mut all = Restored {
+            text: String::with_capacity(text.len() + text.len() / 4),
+            changed: 0,
+            tokens: Vec::new(),
+        };
+        let mut chars = 0usize;
+        for block in blocks(text, BLOCK_TOKENS) {
+            let part = self.restore_with(block, confidence);
+            all.changed += part.changed;
+            all.tokens.extend(part.tokens.into_iter().map(|mut t| {
+                t.start += chars;
+                t.end += chars;
+                t
+            }));
+            chars += part.text.chars().count();
+            all.text.push_str(&part.text);
+        }
+        all
+    }
+
+    /// Restore a text (typically one page), with a confidence for every token.
     pub fn restore(&self, text: &str) -> Restored {
+        self.restore_with(text, true)
+    }
+
+    /// Restore a text; `confidence`: also score each token's reading against its alternatives
+    /// ([`RestoredToken::confidence`]), a second pass over the lattice that costs about as much
+    /// as the search. The pipeline keeps only the text and skips it.
+    pub fn restore_with(&self, text: &str, confidence: bool) -> Restored {
         let toks = tokens(text);
         let (clean, garbled) = self.reading(text, &toks);
         let p = self.params;
@@ -674,8 +761,9 @@ impl Restorer {
             p.lm_weight,
             p.beam_margin,
             smoothing,
+            confidence,
         );
-        self.render(text, &toks, &plans, &choice, &conf)
+        self.render(text, &toks, &plans, &choice, conf.as_deref())
     }
 
     /// Slots for one core (a token's, or one word of a compound) and how to write it back.
@@ -766,14 +854,15 @@ impl Restorer {
         core: &str,
         plan: &Plan,
         choice: &[usize],
-        conf: &[f64],
-    ) -> (String, f64) {
+        conf: Option<&[f64]>,
+    ) -> (String, Option<f64>) {
+        let sure = conf.map(|_| 1.0);
         match plan {
-            Plan::Keep => (core.to_string(), 1.0),
-            Plan::Replace(r) => (r.clone(), 1.0),
+            Plan::Keep => (core.to_string(), sure),
+            Plan::Replace(r) => (r.clone(), sure),
             Plan::Choose { slot, outputs } => {
                 let k = choice[*slot];
-                let c = conf[*slot];
+                let c = conf.map(|c| c[*slot]);
                 match outputs[k] {
                     None => (core.to_string(), c),
                     Some(id) => {
@@ -789,7 +878,7 @@ impl Restorer {
             }
             Plan::Compound(parts) => {
                 let mut out = String::with_capacity(core.len() + 8);
-                let mut confidence = 1.0f64;
+                let mut confidence = sure;
                 let mut rest = core;
                 for (i, part) in parts.iter().enumerate() {
                     let end = rest
@@ -797,7 +886,7 @@ impl Restorer {
                         .unwrap_or(rest.len());
                     let (w, c) = self.render_core(&rest[..end], part, choice, conf);
                     out.push_str(&w);
-                    confidence = confidence.min(c);
+                    confidence = confidence.zip(c).map(|(a, b)| a.min(b));
                     if i + 1 < parts.len() && end < rest.len() {
                         let sep_end = rest[end..]
                             .find(token::is_core_char)
@@ -817,14 +906,14 @@ impl Restorer {
         toks: &[(usize, usize)],
         plans: &[Plan],
         choice: &[usize],
-        conf: &[f64],
+        conf: Option<&[f64]>,
     ) -> Restored {
         let mut out = String::with_capacity(text.len() + text.len() / 4);
         let mut tokens_out = Vec::with_capacity(toks.len());
         let mut changed = 0;
         let mut prev = 0usize;
         let mut char_pos = 0usize;
-        let mut cores: Vec<(String, f64)> = toks
+        let mut cores: Vec<(String, Option<f64>)> = toks
             .iter()
             .zip(plans)
             .map(|(&(s, e), plan)| {

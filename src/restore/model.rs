@@ -81,6 +81,36 @@ pub struct Entry {
     pub second: u8,
 }
 
+/// What [`LanguageModel::walk`] found for one word after one context.
+#[derive(Debug, Clone, Copy)]
+pub struct Walk {
+    /// Jelinek–Mercer log-score (0 when the smoothing has none).
+    jm: f32,
+    /// Kneser–Ney log-probability of the longest stored n-gram, before the context backoffs.
+    kn: f32,
+    /// Length of the longest context whose n-gram with the word is stored.
+    pub matched: usize,
+    /// Quantized backoff of each stored n-gram found, by length − 1 (0 for the unigram): the
+    /// backoffs of the contexts a state ending in this word will have.
+    pub backoffs: [u8; MAX_ORDER],
+    kn_weight: f32,
+}
+
+impl Walk {
+    /// The score, given the summed log-backoffs of the contexts longer than [`Walk::matched`].
+    pub fn score(&self, backoff: f32) -> f32 {
+        if self.kn_weight <= 0.0 {
+            return self.jm;
+        }
+        let kn = self.kn + backoff;
+        if self.kn_weight < 1.0 {
+            (1.0 - self.kn_weight) * self.jm + self.kn_weight * kn
+        } else {
+            kn
+        }
+    }
+}
+
 fn mix(mut x: u64) -> u64 {
     // splitmix64 finalizer: good avalanche, so slot and fingerprint bits are independent.
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -524,12 +554,46 @@ impl LanguageModel {
         mut lookup: impl FnMut(u64, usize) -> Option<Entry>,
     ) -> f32 {
         let h = &history[history.len().saturating_sub(self.order - 1)..];
+        let walk = self.walk(smoothing, h, word, h.len(), &mut lookup);
+        // Kneser–Ney backoff form: the backoffs of the contexts longer than the match. A context
+        // is stored only if its own suffix is, so they stop at the first context not stored.
+        let mut backoff = 0.0f32;
+        if walk.kn_weight > 0.0 {
+            let l = h.len();
+            for k in walk.matched + 1..=l {
+                let ctx = &h[l - k..];
+                if k == 1 {
+                    backoff += self.unigram_backoff[usize::from(ctx[0])];
+                } else {
+                    match lookup(pack(ctx), k) {
+                        Some(e) => backoff -= f32::from(e.backoff) * self.backoff_step,
+                        None => break,
+                    }
+                }
+            }
+        }
+        walk.score(backoff)
+    }
+
+    /// The n-gram half of a score: `word` after the context `h` (at most order-1 units, oldest
+    /// first), looking up orders 2 ..= `max_context` + 1 from the bigram upwards to the first miss.
+    /// Pruning thresholds never decrease with the order, so an n-gram is stored only if its
+    /// prefix and its suffix are: a caller that knows only the last `max_context` units of `h`
+    /// form a stored n-gram can skip the longer lookups, which would miss. [`Walk::score`] adds
+    /// the context backoffs.
+    pub fn walk(
+        &self,
+        smoothing: Smoothing,
+        h: &[u16],
+        word: u16,
+        max_context: usize,
+        mut lookup: impl FnMut(u64, usize) -> Option<Entry>,
+    ) -> Walk {
         let (ratio, kn_weight, kn_in_second) = match smoothing {
             Smoothing::Interpolated(r) => (r, 0.0, false),
             Smoothing::KneserNey => (0.0, 1.0, false),
             Smoothing::Mixed { ratio, kn_weight } => (ratio, kn_weight, true),
         };
-        let (use_jm, use_kn) = (kn_weight < 1.0, kn_weight > 0.0);
         let l = h.len();
         let mut buf = [0u16; MAX_ORDER];
         // One walk up the orders serves both: the same n-grams, bottom-up to the first miss.
@@ -538,46 +602,43 @@ impl LanguageModel {
         // Kneser–Ney takes the longest found.
         let mut w = 1.0f32;
         let mut total_w = 1.0f32;
-        let mut p = self.unigram_prob[usize::from(word)];
-        let mut lp = self.unigram_kn[usize::from(word)];
-        // Length of the longest context whose n-gram with `word` is stored.
-        let mut matched = 0usize;
+        let mut walk = Walk {
+            jm: self.unigram_prob[usize::from(word)],
+            kn: self.unigram_kn[usize::from(word)],
+            matched: 0,
+            backoffs: [0; MAX_ORDER],
+            kn_weight,
+        };
         for n in 2..=l + 1 {
             w *= ratio;
             total_w += w;
-            if matched + 2 < n {
+            if walk.matched + 2 < n || n - 1 > max_context {
                 continue;
             }
             buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
             buf[n - 1] = word;
             if let Some(e) = lookup(pack(&buf[..n]), n) {
-                p += w * self.quant_prob[usize::from(e.prob)];
+                walk.jm += w * self.quant_prob[usize::from(e.prob)];
                 let q = if kn_in_second { e.second } else { e.prob };
-                lp = -f32::from(q) * self.quant_step;
-                matched = n - 1;
+                walk.kn = -f32::from(q) * self.quant_step;
+                walk.matched = n - 1;
+                walk.backoffs[n - 1] = e.backoff;
             }
         }
-        let jm = if use_jm { (p / total_w).ln() } else { 0.0 };
-        if !use_kn {
-            return jm;
-        }
-        // Kneser–Ney backoff form: the backoffs of the contexts longer than the match. A context
-        // is stored only if its own suffix is, so they stop at the first context not stored.
-        for k in matched + 1..=l {
-            let ctx = &h[l - k..];
-            if k == 1 {
-                lp += self.unigram_backoff[usize::from(ctx[0])];
-            } else {
-                match lookup(pack(ctx), k) {
-                    Some(e) => lp -= f32::from(e.backoff) * self.backoff_step,
-                    None => break,
-                }
-            }
-        }
-        if use_jm {
-            (1.0 - kn_weight) * jm + kn_weight * lp
+        walk.jm = if kn_weight < 1.0 {
+            (walk.jm / total_w).ln()
         } else {
-            lp
+            0.0
+        };
+        walk
+    }
+
+    /// Log-backoff of a context whose own n-gram entry carried `backoff` (order ≥ 2), or of the
+    /// one-unit context `unit`.
+    pub fn context_backoff(&self, unit: u16, backoff: Option<u8>) -> f32 {
+        match backoff {
+            Some(b) => -f32::from(b) * self.backoff_step,
+            None => self.unigram_backoff[usize::from(unit)],
         }
     }
 
