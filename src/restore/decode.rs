@@ -5,8 +5,6 @@
 //! the local posterior given the chosen neighbours). States that share their last order-1 units are
 //! recombined, so with a wide enough beam this is Viterbi.
 
-use rustc_hash::FxHashMap;
-
 use super::model::{ngram_hash, pack, Entry, LanguageModel, Smoothing, Walk, MAX_ORDER};
 
 /// Entries of the lookup memo (a power of two): 16 K × 16 bytes stays in the L2 cache.
@@ -212,16 +210,25 @@ pub fn decode(
     confidence: bool,
 ) -> (Vec<usize>, Option<Vec<f64>>) {
     let hlen = lm.order - 1;
-    let mut lattice: Vec<Vec<State>> = Vec::with_capacity(slots.len());
+    // The columns of kept states, one after another (kept for the backtrack): column i is
+    // `lattice[cols[i]..cols[i + 1]]`.
+    let mut lattice: Vec<State> = Vec::with_capacity(slots.len() * beam);
+    let mut cols: Vec<usize> = Vec::with_capacity(slots.len() + 1);
+    cols.push(0);
     let start = [State::START];
-    let mut index: FxHashMap<[u16; MAX_ORDER - 1], usize> = FxHashMap::default();
     let mut scorer = Scorer::with_smoothing(lm, smoothing);
     let mut contexts: Vec<Context> = Vec::with_capacity(beam);
-    for slot in slots {
-        // The states of the previous column live in the lattice (kept for the backtrack).
-        let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
-        let mut next: Vec<State> = Vec::with_capacity(beam * slot.len());
-        index.clear();
+    // Recombination without hashing: two states meet exactly when their parents end in the same
+    // order-2 units and they take the same unit, so a new state's place is (parent group, unit).
+    let mut group: Vec<usize> = Vec::with_capacity(beam);
+    let mut same_unit: Vec<usize> = Vec::new();
+    let mut next: Vec<State> = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        let beam_states: &[State] = if i == 0 {
+            &start[..]
+        } else {
+            &lattice[cols[i - 1]..cols[i]]
+        };
         contexts.clear();
         contexts.extend(beam_states.iter().map(|st| Context::of(lm, st, hlen)));
         if slot.len() > 1 || beam_states.len() > 1 {
@@ -231,29 +238,49 @@ pub fn decode(
                 }
             }
         }
+        group.clear();
+        let mut groups = 0;
+        for (si, st) in beam_states.iter().enumerate() {
+            let g = beam_states[..si]
+                .iter()
+                .position(|o| o.hist[1..] == st.hist[1..])
+                .map_or_else(
+                    || {
+                        groups += 1;
+                        groups - 1
+                    },
+                    |k| group[k],
+                );
+            group.push(g);
+        }
+        same_unit.clear();
+        same_unit.extend(
+            (0..slot.len()).map(|ci| slot[..ci].iter().position(|o| o.unit == slot[ci].unit).unwrap_or(ci)),
+        );
+        next.clear();
+        next.resize(
+            groups * slot.len(),
+            State {
+                score: f32::NEG_INFINITY,
+                ..State::START
+            },
+        );
         for (si, (st, ctx)) in beam_states.iter().zip(&contexts).enumerate() {
             for (ci, c) in slot.iter().enumerate() {
                 let (lm_score, next_state) = scorer.step(st, ctx, c.unit);
                 let s = st.score + c.score + lm_weight * lm_score;
-                let new = State {
-                    score: s,
-                    back: si as u32,
-                    cand: ci as u16,
-                    ..next_state
-                };
-                match index.get(&new.hist) {
-                    Some(&k) => {
-                        if next[k].score < s {
-                            next[k] = new;
-                        }
-                    }
-                    None => {
-                        index.insert(new.hist, next.len());
-                        next.push(new);
-                    }
+                let place = &mut next[group[si] * slot.len() + same_unit[ci]];
+                if place.score < s {
+                    *place = State {
+                        score: s,
+                        back: si as u32,
+                        cand: ci as u16,
+                        ..next_state
+                    };
                 }
             }
         }
+        next.retain(|s| s.score > f32::NEG_INFINITY);
         if next.len() > beam {
             next.select_nth_unstable_by(beam - 1, |a, b| b.score.total_cmp(&a.score));
             next.truncate(beam);
@@ -263,19 +290,24 @@ pub fn decode(
             .iter()
             .map(|s| s.score)
             .fold(f32::NEG_INFINITY, f32::max);
-        next.retain(|s| s.score >= best - margin);
-        lattice.push(next);
+        lattice.extend(next.iter().filter(|s| s.score >= best - margin));
+        cols.push(lattice.len());
     }
-    let beam_states: &[State] = lattice.last().map_or(&start[..], Vec::as_slice);
+    let n = slots.len();
+    let last: &[State] = if n == 0 {
+        &start[..]
+    } else {
+        &lattice[cols[n - 1]..cols[n]]
+    };
     // Backtrack from the best final state.
-    let mut choice = vec![0usize; slots.len()];
-    if let Some((mut k, _)) = beam_states
+    let mut choice = vec![0usize; n];
+    if let Some((mut k, _)) = last
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
     {
-        for i in (0..slots.len()).rev() {
-            let st = lattice[i][k];
+        for i in (0..n).rev() {
+            let st = lattice[cols[i] + k];
             choice[i] = usize::from(st.cand);
             k = st.back as usize;
         }
