@@ -254,9 +254,12 @@ pub fn decode(
             group.push(g);
         }
         same_unit.clear();
-        same_unit.extend(
-            (0..slot.len()).map(|ci| slot[..ci].iter().position(|o| o.unit == slot[ci].unit).unwrap_or(ci)),
-        );
+        same_unit.extend((0..slot.len()).map(|ci| {
+            slot[..ci]
+                .iter()
+                .position(|o| o.unit == slot[ci].unit)
+                .unwrap_or(ci)
+        }));
         next.clear();
         next.resize(
             groups * slot.len(),
