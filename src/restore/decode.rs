@@ -198,8 +198,8 @@ fn push_hist(h: [u16; MAX_ORDER - 1], u: u16) -> [u16; MAX_ORDER - 1] {
     n
 }
 
-/// Best candidate per slot, with confidences if asked for. `lm_weight` scales language-model scores against
-/// channel scores.
+/// Best candidate per slot, with confidences if asked for. `lm_weight` scales language-model
+/// scores against channel scores.
 pub fn decode(
     lm: &LanguageModel,
     slots: &[Vec<Cand>],
@@ -218,8 +218,9 @@ pub fn decode(
     let start = [State::START];
     let mut scorer = Scorer::with_smoothing(lm, smoothing);
     let mut contexts: Vec<Context> = Vec::with_capacity(beam);
-    // Recombination without hashing: two states meet exactly when their parents end in the same
-    // order-2 units and they take the same unit, so a new state's place is (parent group, unit).
+    // Recombination without hashing: two new states meet exactly when their parents end in the
+    // same two units (the history they pass on) and they take the same unit, so a new state's
+    // place is (parent group, unit).
     let mut group: Vec<usize> = Vec::with_capacity(beam);
     let mut same_unit: Vec<usize> = Vec::new();
     let mut next: Vec<State> = Vec::new();
