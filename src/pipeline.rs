@@ -184,7 +184,8 @@ impl Pipeline {
         let mut normalized = normalize::normalize_page(&raw_text);
         let mut restored_tokens = None;
         if let Some(r) = &self.options.restorer {
-            let restored = r.restore_with(&normalized.text, false);
+            // In blocks: a text page can be long, and the decoder's memory grows with its input.
+            let restored = r.restore_long(&normalized.text, false);
             restored_tokens = Some(restored.changed as u32);
             normalized.text = restored.text;
             // A restored token may be longer or shorter than what was read: find the spans anew.
