@@ -562,14 +562,15 @@ impl LanguageModel {
             let l = h.len();
             for k in walk.matched + 1..=l {
                 let ctx = &h[l - k..];
-                if k == 1 {
-                    backoff += self.unigram_backoff[usize::from(ctx[0])];
+                let stored = if k == 1 {
+                    None
                 } else {
                     match lookup(pack(ctx), k) {
-                        Some(e) => backoff -= f32::from(e.backoff) * self.backoff_step,
+                        Some(e) => Some(e.backoff),
                         None => break,
                     }
-                }
+                };
+                backoff += self.context_backoff(ctx[ctx.len() - 1], stored);
             }
         }
         walk.score(backoff)
