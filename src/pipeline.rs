@@ -90,10 +90,11 @@ impl Pipeline {
         let size = bytes.len() as u64;
         let src = SourceDocument::open(path, bytes).map_err(|e| fail(Some(sha.clone()), e))?;
         let page_count = src.page_count();
-        let read: Vec<ReadPage> = (1..=page_count)
+        let mut read: Vec<ReadPage> = (1..=page_count)
             .into_par_iter()
             .map(|n| self.read_page(&src, n))
             .collect();
+        self.restore(&mut read);
         let used_ocr = read.iter().any(|p| p.page.method == PageMethod::Ocr);
         let mut doc = Document::new(
             Source {
@@ -139,6 +140,28 @@ impl Pipeline {
         Ok(doc)
     }
 
+    /// Restore the pages' text together ([`crate::restore::Restorer::restore_pages`]: in blocks,
+    /// short pages sharing their word pairs); `raw_text` keeps what was read.
+    fn restore(&self, read: &mut [ReadPage]) {
+        let Some(r) = &self.options.restorer else {
+            return;
+        };
+        // A page that could not be read has nothing to restore and stays without a count.
+        let readable = |p: &ReadPage| !p.warnings.iter().any(|w| w.code == "page_unreadable");
+        let texts: Vec<&str> = read
+            .iter()
+            .filter(|p| readable(p))
+            .map(|p| p.page.text.as_str())
+            .collect();
+        let restored = r.restore_pages(&texts, false);
+        for (p, out) in read.iter_mut().filter(|p| readable(p)).zip(restored) {
+            p.page.restored_tokens = Some(out.changed as u32);
+            p.page.text = out.text;
+            // A restored token may be longer or shorter than what was read: find the spans anew.
+            p.furniture = normalize::find_page_numbers(&p.page.text);
+        }
+    }
+
     fn read_page(&self, src: &SourceDocument, number: u32) -> ReadPage {
         let mut warnings = Vec::new();
         let unreadable = |message: String| ReadPage {
@@ -181,16 +204,8 @@ impl Pipeline {
             warnings.push(Warning::new("legacy_font", note, Some(number)));
         }
         let raw_text: String = raw.nfc().collect();
-        let mut normalized = normalize::normalize_page(&raw_text);
-        let mut restored_tokens = None;
-        if let Some(r) = &self.options.restorer {
-            // In blocks: a text page can be long, and the decoder's memory grows with its input.
-            let restored = r.restore_long(&normalized.text, false);
-            restored_tokens = Some(restored.changed as u32);
-            normalized.text = restored.text;
-            // A restored token may be longer or shorter than what was read: find the spans anew.
-            normalized.furniture = normalize::find_page_numbers(&normalized.text);
-        }
+        // Restored later, with the document's other pages ([`Self::restore`]).
+        let normalized = normalize::normalize_page(&raw_text);
         if normalized.lacks_vietnamese_letters() {
             warnings.push(Warning::new(
                 "no_vietnamese_letters",
@@ -205,7 +220,7 @@ impl Pipeline {
                 ocr_confidence: confidence,
                 raw_text,
                 text: normalized.text,
-                restored_tokens,
+                restored_tokens: None,
                 furniture: Vec::new(),
                 words,
             },

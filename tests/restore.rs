@@ -484,3 +484,148 @@ fn long_texts_are_restored_block_by_block() {
         assert_eq!(span, t.restored);
     }
 }
+
+/// One slot per unit, the first candidate chosen; for the mechanism of the second look.
+fn cand(unit: u16, score: f32) -> vnplan::restore::decode::Cand {
+    vnplan::restore::decode::Cand { unit, score }
+}
+
+/// A stand-in decoder that reads each slot by its own best score (no language model), so the
+/// second look's bonuses alone decide.
+fn by_score(part: &[Vec<vnplan::restore::decode::Cand>]) -> Vec<usize> {
+    part.iter()
+        .map(|s| {
+            (0..s.len())
+                .max_by(|&a, &b| s[a].score.total_cmp(&s[b].score))
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn second_look_takes_pairs_the_text_has_elsewhere() {
+    use vnplan::restore::adapt::{revisit, Pairs};
+    // Units 10 11 12 … stand for syllables. The first reading has `10 20` twice elsewhere; at
+    // slot 7 it chose 21 after 10, where 20 was the runner-up.
+    let slots: Vec<Vec<_>> = vec![
+        vec![cand(10, 0.0)],
+        vec![cand(20, 0.0)],
+        vec![cand(30, 0.0)],
+        vec![cand(10, 0.0)],
+        vec![cand(20, 0.0)],
+        vec![cand(31, 0.0)],
+        vec![cand(10, 0.0)],
+        vec![cand(21, 0.0), cand(20, -1.0)],
+        vec![cand(32, 0.0)],
+    ];
+    let first = vec![0; slots.len()];
+    let pairs = Pairs::of(std::iter::once((&slots[..], &first[..])));
+    let mut choice = first.clone();
+    let mut decoded = Vec::new();
+    let revisited = revisit(&pairs, &slots, &mut choice, 2.0, 3, |part| {
+        decoded.push(part.len());
+        by_score(part)
+    });
+    assert_eq!(choice[7], 1, "20 after 10, as twice elsewhere");
+    assert_eq!(choice.iter().filter(|&&c| c != 0).count(), 1);
+    // The window (slots 5–8) and three fixed slots before it: one segment, not the whole text.
+    assert_eq!(revisited, 4);
+    assert_eq!(decoded, vec![7]);
+    // Without the bonus the same decoder keeps the first reading.
+    let mut unchanged = first.clone();
+    assert_eq!(revisit(&pairs, &slots, &mut unchanged, 0.0, 3, by_score), 0);
+    assert_eq!(unchanged, first);
+}
+
+#[test]
+fn second_look_does_not_count_a_reading_for_itself() {
+    use vnplan::restore::adapt::{revisit, Pairs};
+    // At slot 4 the first reading chose 21 after 10; `10 21` occurs nowhere else, while the
+    // runner-up's `10 20` occurs once (slots 0–1). Counted with its own occurrence, 21 would look
+    // as well supported as 20 and the slot would not be revisited.
+    let slots: Vec<Vec<_>> = vec![
+        vec![cand(10, 0.0)],
+        vec![cand(20, 0.0)],
+        vec![cand(30, 0.0)],
+        vec![cand(10, 0.0)],
+        vec![cand(21, 0.0), cand(20, -1.0)],
+        vec![cand(11, 0.0)],
+    ];
+    let first = vec![0; slots.len()];
+    let pairs = Pairs::of(std::iter::once((&slots[..], &first[..])));
+    let mut choice = first.clone();
+    assert!(revisit(&pairs, &slots, &mut choice, 2.0, 3, by_score) > 0);
+    assert_eq!(choice[4], 1);
+}
+
+/// The shipped model (models/), as the pipeline uses it.
+fn shipped() -> Restorer {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/vnplan-vi-4gram.lm");
+    Restorer::load(&path).expect("the shipped model loads")
+}
+
+#[test]
+fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
+    // Example plan 003 (a commune's plan for model residential areas), all marks stripped.
+    let gold = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract/003.txt"),
+    )
+    .unwrap();
+    let stripped = strip_text(&gold);
+    let mut r = shipped();
+    assert!(r.params.adapt_weight > 0.0, "on by default");
+    let with = r.restore_long(&stripped, false);
+    r.params.adapt_weight = 0.0;
+    let without = r.restore_long(&stripped, false);
+    let (a, b) = (
+        token_accuracy(&with.text, &gold),
+        token_accuracy(&without.text, &gold),
+    );
+    assert_eq!(a.total, b.total);
+    assert!(
+        a.matched > b.matched,
+        "second look: {} of {}, without: {}",
+        a.matched,
+        a.total,
+        b.matched
+    );
+    // `Củng cố` heads a section; the first reading, with no context before it, made it `Cũng có`.
+    // The pair is right elsewhere in the plan.
+    assert!(without.text.contains("2.1. Cũng có,"));
+    assert!(with.text.contains("2.1. Củng cố,"));
+    // Marked text gets no second look: the clean plan comes out the same either way.
+    let clean_without = r.restore_long(&gold, false).text;
+    r.params.adapt_weight = 2.0;
+    assert_eq!(r.restore_long(&gold, false).text, clean_without);
+}
+
+#[test]
+fn pages_of_one_document_share_their_pairs() {
+    // Plan 003 cut into pages of 20 lines, all marks stripped: restored together, each page
+    // still comes back on its own (same tokens, offsets into its own text), and short pages help
+    // each other.
+    let gold = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract/003.txt"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = gold.split_inclusive('\n').collect();
+    let gold_pages: Vec<String> = lines.chunks(20).map(|c| c.concat()).collect();
+    assert!(gold_pages.len() >= 4);
+    let pages: Vec<String> = gold_pages.iter().map(|p| strip_text(p)).collect();
+    let refs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    let r = shipped();
+    let together = r.restore_pages(&refs, false);
+    assert_eq!(together.len(), pages.len());
+    let (mut shared, mut alone) = (0, 0);
+    for ((page, out), g) in pages.iter().zip(&together).zip(&gold_pages) {
+        assert_eq!(out.tokens.len(), page.split_whitespace().count());
+        let chars: Vec<char> = out.text.chars().collect();
+        for t in &out.tokens {
+            let span: String = chars[t.start..t.end].iter().collect();
+            assert_eq!(span, t.restored);
+        }
+        shared += token_accuracy(&out.text, g).matched;
+        alone += token_accuracy(&r.restore_long(page, false).text, g).matched;
+    }
+    assert!(shared > alone, "together {shared}, page by page {alone}");
+}

@@ -339,6 +339,18 @@ pub fn path_scores(lm: &LanguageModel, smoothing: Smoothing, units: &[u16]) -> V
         .collect()
 }
 
+/// Confidences ([`decode`]'s) of a choice made elsewhere, e.g. after a second pass.
+pub fn confidences_of(
+    lm: &LanguageModel,
+    smoothing: Smoothing,
+    slots: &[Vec<Cand>],
+    choice: &[usize],
+    lm_weight: f32,
+) -> Vec<f64> {
+    let mut scorer = Scorer::with_smoothing(lm, smoothing);
+    confidences(&mut scorer, slots, choice, lm_weight)
+}
+
 /// Units of real history (the sentinel `u16::MAX` marks "before the text").
 fn history(h: &[u16; MAX_ORDER - 1], hlen: usize) -> &[u16] {
     let tail = &h[MAX_ORDER - 1 - hlen..];

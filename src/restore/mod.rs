@@ -11,6 +11,7 @@
 //! marked text and changing a valid syllable costs a large channel penalty, so only what the model is
 //! very sure of changes (OCR tone confusions such as dần → dân).
 
+pub mod adapt;
 pub mod build;
 pub mod channel;
 pub mod decode;
@@ -21,6 +22,7 @@ pub mod token;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -142,6 +144,9 @@ pub struct Params {
     pub garbled_ratio: f64,
     /// Extra cost of reading a valid-looking word of garbled text as another skeleton.
     pub known_edit_extra: f32,
+    /// Bonus (nats per side) for a reading that forms a word pair the text has elsewhere
+    /// ([`adapt`]); 0 turns the second look off.
+    pub adapt_weight: f32,
 }
 
 impl Params {
@@ -170,6 +175,7 @@ impl Params {
             "case_weight" => self.case_weight = f as f32,
             "kn_weight" => self.kn_weight = f as f32,
             "known_edit_extra" => self.known_edit_extra = f as f32,
+            "adapt_weight" => self.adapt_weight = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
         Ok(())
@@ -195,6 +201,7 @@ impl Default for Params {
             case_weight: 1.0,
             kn_weight: -1.0,
             known_edit_extra: 3.0,
+            adapt_weight: 2.0,
         }
     }
 }
@@ -206,6 +213,22 @@ pub struct Restored {
     /// Tokens whose text changed.
     pub changed: usize,
     pub tokens: Vec<RestoredToken>,
+}
+
+impl Restored {
+    /// Add the restoration of the text that follows, its offsets shifted by `chars`, the length
+    /// of this one in chars.
+    fn append(&mut self, part: Restored, chars: &mut usize) {
+        let shift = *chars;
+        *chars += part.text.chars().count();
+        self.changed += part.changed;
+        self.tokens.extend(part.tokens.into_iter().map(|mut t| {
+            t.start += shift;
+            t.end += shift;
+            t
+        }));
+        self.text.push_str(&part.text);
+    }
 }
 
 /// One whitespace token: what was read, what it became, how sure, and where it sits in the output
@@ -242,6 +265,17 @@ pub struct Restorer {
 
 type Candidates = (Vec<Cand>, Vec<Option<u16>>);
 const SEEN_CAPACITY: usize = 200_000;
+
+/// One text made ready for decoding.
+struct Planned {
+    toks: Vec<(usize, usize)>,
+    /// Marked text (most words carry their marks).
+    clean: bool,
+    plans: Vec<Plan>,
+    slots: Vec<Vec<Cand>>,
+    /// The reading: a candidate index per slot.
+    choice: Vec<usize>,
+}
 
 /// How the decoder sees one token.
 enum Plan {
@@ -621,28 +655,58 @@ impl Restorer {
         &self.lm
     }
 
-    /// Restore a text of any length block by block ([`blocks`]); the same tokens and offsets as
-    /// one call on the whole text would give, except at block edges, where the language model
-    /// starts afresh (as it does after a blank line).
+    /// Restore a text of any length block by block ([`blocks`]): see [`Self::restore_pages`].
     pub fn restore_long(&self, text: &str, confidence: bool) -> Restored {
-        let mut all = Restored {
-            text: String::with_capacity(text.len() + text.len() / 4),
-            changed: 0,
-            tokens: Vec::new(),
-        };
-        let mut chars = 0usize;
-        for block in blocks(text, BLOCK_TOKENS) {
-            let part = self.restore_with(block, confidence);
-            all.changed += part.changed;
-            all.tokens.extend(part.tokens.into_iter().map(|mut t| {
-                t.start += chars;
-                t.end += chars;
-                t
-            }));
-            chars += part.text.chars().count();
-            all.text.push_str(&part.text);
+        self.restore_pages(&[text], confidence)
+            .pop()
+            .expect("one page in, one out")
+    }
+
+    /// Restore the pages of one document. Each page goes in blocks of at most [`BLOCK_TOKENS`]
+    /// tokens ([`blocks`]); the language model starts afresh at each block's edge (as it does
+    /// after a blank line), so offsets and tokens are those one call on the whole page would give
+    /// except there. Consecutive blocks, across pages, are grouped into scopes of up to
+    /// [`BLOCK_TOKENS`] tokens that share their word pairs for the second look ([`adapt`]): short
+    /// pages of one plan help each other. Scopes are restored in parallel.
+    pub fn restore_pages(&self, pages: &[&str], confidence: bool) -> Vec<Restored> {
+        let parts: Vec<(usize, &str)> = pages
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| blocks(p, BLOCK_TOKENS).into_iter().map(move |b| (i, b)))
+            .collect();
+        let mut scopes: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut in_scope = usize::MAX;
+        for (k, (_, b)) in parts.iter().enumerate() {
+            let n = b.split_whitespace().count();
+            match scopes.last_mut() {
+                Some(r) if in_scope + n <= BLOCK_TOKENS => {
+                    r.end = k + 1;
+                    in_scope += n;
+                }
+                _ => {
+                    scopes.push(k..k + 1);
+                    in_scope = n;
+                }
+            }
         }
-        all
+        let texts: Vec<&str> = parts.iter().map(|&(_, b)| b).collect();
+        let restored: Vec<Restored> = scopes
+            .into_par_iter()
+            .flat_map_iter(|r| self.restore_blocks(&texts[r], confidence))
+            .collect();
+        let mut out: Vec<Restored> = pages
+            .iter()
+            .map(|p| Restored {
+                text: String::with_capacity(p.len() + p.len() / 4),
+                changed: 0,
+                tokens: Vec::new(),
+            })
+            .collect();
+        let mut chars = vec![0usize; pages.len()];
+        for (&(page, _), part) in parts.iter().zip(restored) {
+            out[page].append(part, &mut chars[page]);
+        }
+        out
     }
 
     /// Restore a text (typically one page), with a confidence for every token.
@@ -654,9 +718,92 @@ impl Restorer {
     /// ([`RestoredToken::confidence`]), a second pass over the lattice that costs about as much
     /// as the search. The pipeline keeps only the text and skips it.
     pub fn restore_with(&self, text: &str, confidence: bool) -> Restored {
+        self.restore_blocks(&[text], confidence)
+            .pop()
+            .expect("one block in, one out")
+    }
+
+    /// Restore texts that belong together (the blocks or pages of one document): each is decoded
+    /// on its own, and the second look at ambiguous words ([`adapt`]) uses the word pairs of all
+    /// of them.
+    pub fn restore_blocks(&self, texts: &[&str], confidence: bool) -> Vec<Restored> {
+        let p = self.params;
+        let smoothing = match self.lm.smoothing {
+            Smoothing::Mixed { ratio, .. } if p.kn_weight >= 0.0 => Smoothing::Mixed {
+                ratio,
+                kn_weight: p.kn_weight,
+            },
+            own => own,
+        };
+        let mut planned: Vec<Planned> = texts.iter().map(|t| self.plan(t)).collect();
+        // Unmarked and garbled text get a second look with their own word pairs (see [`adapt`]);
+        // marked text is already right nearly everywhere.
+        let adapting = |pl: &Planned| !pl.clean && p.adapt_weight > 0.0;
+        let mut confs: Vec<Option<Vec<f64>>> = Vec::with_capacity(planned.len());
+        for pl in &mut planned {
+            let (choice, conf) = decode(
+                &self.lm,
+                &pl.slots,
+                p.beam,
+                p.lm_weight,
+                p.beam_margin,
+                smoothing,
+                confidence && !adapting(pl),
+            );
+            pl.choice = choice;
+            confs.push(conf);
+        }
+        let pairs = adapt::Pairs::of(
+            planned
+                .iter()
+                .filter(|pl| adapting(pl))
+                .map(|pl| (&pl.slots[..], &pl.choice[..])),
+        );
+        for pl in planned.iter_mut().filter(|pl| adapting(pl)) {
+            adapt::revisit(
+                &pairs,
+                &pl.slots,
+                &mut pl.choice,
+                p.adapt_weight,
+                self.lm.order - 1,
+                |part| {
+                    let (choice, _) = decode(
+                        &self.lm,
+                        part,
+                        p.beam,
+                        p.lm_weight,
+                        p.beam_margin,
+                        smoothing,
+                        false,
+                    );
+                    choice
+                },
+            );
+        }
+        planned
+            .iter()
+            .zip(confs)
+            .zip(texts)
+            .map(|((pl, mut conf), text)| {
+                // The confidences of the final reading, which the second look may have changed.
+                if adapting(pl) && confidence {
+                    conf = Some(decode::confidences_of(
+                        &self.lm,
+                        smoothing,
+                        &pl.slots,
+                        &pl.choice,
+                        p.lm_weight,
+                    ));
+                }
+                self.render(text, &pl.toks, &pl.plans, &pl.choice, conf.as_deref())
+            })
+            .collect()
+    }
+
+    /// Tokens, how the text reads, and the lattice to decode.
+    fn plan(&self, text: &str) -> Planned {
         let toks = tokens(text);
         let (clean, garbled) = self.reading(text, &toks);
-        let p = self.params;
         let mut slots: Vec<Vec<Cand>> = vec![vec![Cand {
             unit: BOS,
             score: 0.0,
@@ -747,23 +894,13 @@ impl Restorer {
             }
         }
         slots.push(fixed(EOS));
-        let smoothing = match self.lm.smoothing {
-            Smoothing::Mixed { ratio, .. } if p.kn_weight >= 0.0 => Smoothing::Mixed {
-                ratio,
-                kn_weight: p.kn_weight,
-            },
-            own => own,
-        };
-        let (choice, conf) = decode(
-            &self.lm,
-            &slots,
-            p.beam,
-            p.lm_weight,
-            p.beam_margin,
-            smoothing,
-            confidence,
-        );
-        self.render(text, &toks, &plans, &choice, conf.as_deref())
+        Planned {
+            toks,
+            clean,
+            plans,
+            slots,
+            choice: Vec::new(),
+        }
     }
 
     /// Slots for one core (a token's, or one word of a compound) and how to write it back.

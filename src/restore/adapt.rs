@@ -1,0 +1,149 @@
+//! Adaptation to the text itself: a second look at ambiguous slots with the word pairs the first
+//! reading of the same text settled.
+//!
+//! A plan repeats its own words: `vườn hộ`, `cứng hóa`, `nhà vệ sinh 1 ngăn`. Where the context is
+//! clear the first reading gets them right; where it is not (`- Cứng hóa giao thông` at the start
+//! of a line, `vườn hộ có chủ`), the n-gram model can fall back to the more common word (`Cùng`,
+//! `họ`). Every candidate that forms, with a neighbour of the first reading, a pair (two syllables)
+//! that the first reading has *elsewhere* in the text gets a bonus, and the slots where that changes
+//! the order are decoded again. Counting leaves the slot itself out, so a reading never supports
+//! itself; everything outside the revisited windows keeps its first reading and serves as fixed
+//! context, so the second pass costs a small fraction of the first.
+
+use rustc_hash::FxHashMap;
+
+use super::decode::Cand;
+use super::model::RESERVED;
+
+/// Slots on each side of a revisited slot that may change with it.
+const WINDOW: usize = 2;
+
+fn is_syllable(u: u16) -> bool {
+    usize::from(u) >= RESERVED.len()
+}
+
+/// Counts of the syllable pairs of a first reading (of one text or of several that belong together).
+#[derive(Default)]
+pub struct Pairs(FxHashMap<(u16, u16), u32>);
+
+impl Pairs {
+    /// The pairs of each text's reading: its slots and the candidate chosen in each.
+    pub fn of<'a>(readings: impl Iterator<Item = (&'a [Vec<Cand>], &'a [usize])>) -> Pairs {
+        let mut pairs = Pairs::default();
+        for (slots, choice) in readings {
+            let units = units(slots, choice);
+            for w in units.windows(2) {
+                if is_syllable(w[0]) && is_syllable(w[1]) {
+                    *pairs.0.entry((w[0], w[1])).or_default() += 1;
+                }
+            }
+        }
+        pairs
+    }
+
+    /// How often `a b` occurs, less `own`.
+    fn seen(&self, a: u16, b: u16, own: bool) -> f32 {
+        if !(is_syllable(a) && is_syllable(b)) {
+            return 0.0;
+        }
+        let k = self.0.get(&(a, b)).copied().unwrap_or(0) - u32::from(own);
+        (1.0 + k as f32).log2()
+    }
+}
+
+fn units(slots: &[Vec<Cand>], choice: &[usize]) -> Vec<u16> {
+    slots.iter().zip(choice).map(|(s, &c)| s[c].unit).collect()
+}
+
+/// The second look at one text, in place: `choice` is its first reading (candidate index per
+/// slot), counted in `pairs`; `weight` is the bonus (in channel-score units) for each side on which
+/// a candidate forms a pair seen elsewhere, `log2(1 + times)`. Where a bonus would put another
+/// candidate ahead, the slot and its neighbours (a window) are decoded again by `decode`, with
+/// `context` fixed slots of the first reading on each side. Returns how many slots were revisited.
+pub fn revisit(
+    pairs: &Pairs,
+    slots: &[Vec<Cand>],
+    choice: &mut [usize],
+    weight: f32,
+    context: usize,
+    mut decode: impl FnMut(&[Vec<Cand>]) -> Vec<usize>,
+) -> usize {
+    if weight <= 0.0 || slots.len() < 3 {
+        return 0;
+    }
+    let units = units(slots, choice);
+    // Pairs seen elsewhere than at this slot: the slot's own pair counts once when the candidate
+    // is its first reading.
+    let bonus = |i: usize, unit: u16| -> f32 {
+        let own = unit == units[i];
+        let left = if i > 0 {
+            pairs.seen(units[i - 1], unit, own)
+        } else {
+            0.0
+        };
+        let right = if i + 1 < units.len() {
+            pairs.seen(unit, units[i + 1], own)
+        } else {
+            0.0
+        };
+        weight * (left + right)
+    };
+    let n = slots.len();
+    let mut window = vec![false; n];
+    for (i, slot) in slots.iter().enumerate() {
+        if slot.len() < 2 {
+            continue;
+        }
+        let first = bonus(i, units[i]);
+        if slot
+            .iter()
+            .any(|c| c.unit != units[i] && bonus(i, c.unit) > first)
+        {
+            window[i.saturating_sub(WINDOW)..=(i + WINDOW).min(n - 1)].fill(true);
+        }
+    }
+    // Segments: runs of window slots with their fixed context, merged where they overlap.
+    let mut segments: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if !window[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && window[i] {
+            i += 1;
+        }
+        let (lo, hi) = (start.saturating_sub(context), (i + context).min(n));
+        match segments.last_mut() {
+            Some(last) if last.1 >= lo => last.1 = hi,
+            _ => segments.push((lo, hi)),
+        }
+    }
+    let mut revisited = 0;
+    let mut part: Vec<Vec<Cand>> = Vec::new();
+    for (lo, hi) in segments {
+        part.clear();
+        part.extend((lo..hi).map(|i| {
+            if window[i] {
+                slots[i]
+                    .iter()
+                    .map(|c| Cand {
+                        unit: c.unit,
+                        score: c.score + bonus(i, c.unit),
+                    })
+                    .collect()
+            } else {
+                vec![slots[i][choice[i]]]
+            }
+        }));
+        let again = decode(&part);
+        for (i, &c) in (lo..hi).zip(&again) {
+            if window[i] {
+                choice[i] = c;
+                revisited += 1;
+            }
+        }
+    }
+    revisited
+}
