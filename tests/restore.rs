@@ -28,6 +28,7 @@ fn build_fixture(out: &Path, smoothing: Smoothing) {
         max_bytes: None,
         weights: vec![],
         smoothing,
+        attest_min: 0,
     })
     .expect("fixture model builds");
 }
@@ -628,4 +629,61 @@ fn pages_of_one_document_share_their_pairs() {
         alone += token_accuracy(&r.restore_long(page, false).text, g).matched;
     }
     assert!(shared > alone, "together {shared}, page by page {alone}");
+}
+
+#[test]
+fn syllable_shapes_the_corpus_may_add() {
+    use vnplan::restore::build::is_marked_syllable;
+    for w in ["đắk", "lắk", "kạn", "krông", "niê", "kiốt", "được"] {
+        assert!(is_marked_syllable(w), "{w}");
+    }
+    // Unmarked, two syllables run together, foreign, capitals, digits, too long.
+    for w in ["dak", "càphê", "café", "Đắk", "x3ã", "nghiêngg", ""] {
+        assert!(!is_marked_syllable(w), "{w}");
+    }
+}
+
+#[test]
+fn the_build_adds_place_names_the_inventory_lacks() {
+    // Two corpus folders, three counted documents of two lines each; Đắk Lắk in both, Kạn in one only, the typo `đươc` (a tone variant of the
+    // listed `được`) in both, `càphê` in both, and `Pắk` only in held-out documents.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("attest-corpus");
+    let _ = std::fs::remove_dir_all(&root);
+    let doc = "Tỉnh Đắk Lắk đươc giao kế hoạch, càphê Bắc Kạn.\n";
+    for (folder, kan) in [("a", true), ("b", false)] {
+        let dir = root.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Documents 0..4 (blank-line separated); with dev_every 4, document 2 is held out.
+        let mut text = String::new();
+        for d in 0..4 {
+            let line = if d == 2 {
+                "Huyện Krông Pắk.\n".to_string()
+            } else if kan {
+                doc.to_string()
+            } else {
+                doc.replace("Bắc Kạn", "xã")
+            };
+            text.push_str(&line.repeat(2));
+            text.push('\n');
+        }
+        std::fs::write(dir.join("part.txt"), text).unwrap();
+    }
+    let files = vec![root.join("a/part.txt"), root.join("b/part.txt")];
+    let vocab = vnplan::restore::build::read_vocab(&fixtures().join("syllables.txt")).unwrap();
+    assert!(vocab.iter().any(|w| w == "được"));
+    let ids = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.clone(), i as u16))
+        .collect();
+    let added = vnplan::restore::build::attested(&files, 4, &ids, 2).unwrap();
+    assert_eq!(
+        added,
+        vec![("lắk".to_string(), 12), ("đắk".to_string(), 12)],
+        "two folders, no typo, no run-together word, nothing held out"
+    );
+    // A higher threshold keeps none.
+    assert!(vnplan::restore::build::attested(&files, 4, &ids, 13)
+        .unwrap()
+        .is_empty());
 }

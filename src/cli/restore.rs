@@ -66,6 +66,10 @@ pub enum LmCommand {
         /// How the stored counts make scores.
         #[arg(long, value_enum, default_value_t = SmoothingArg::Mix)]
         smoothing: SmoothingArg,
+        /// Add marked one-syllable words the inventory lacks (Đắk, Lắk, Kạn) that the corpus has
+        /// at least N times, in at least two folders (0: the inventory only).
+        #[arg(long, default_value_t = 0)]
+        attest: u64,
     },
 }
 
@@ -165,6 +169,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         max_bytes,
         weights,
         smoothing,
+        attest,
     } = command;
     let smoothing = match smoothing {
         SmoothingArg::Kn => Smoothing::KneserNey,
@@ -207,6 +212,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         max_bytes,
         weights,
         smoothing,
+        attest_min: attest,
     })?;
     println!(
         "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",
@@ -219,6 +225,18 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
     );
     for (i, (d, k)) in stats.distinct.iter().zip(&stats.kept).enumerate() {
         println!("  {}-grams: {d} distinct, {k} kept", i + 2);
+    }
+    if !stats.attested.is_empty() {
+        let list: Vec<String> = stats
+            .attested
+            .iter()
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect();
+        println!(
+            "  {} syllables added from the corpus: {}",
+            list.len(),
+            list.join(", ")
+        );
     }
     println!(
         "  minimum counts {:?}; {} bytes, {:.1} s",

@@ -16,7 +16,7 @@ use super::model::{
     build_table, pack, table_capacity, write_model, ModelParts, Smoothing, MAX_ORDER, RESERVED,
 };
 use super::token::{ends_sentence, is_word, line_units, split_core, syllable_key};
-use crate::vietnamese::strip_marks;
+use crate::vietnamese::{is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
 
 /// What to build and from where.
 pub struct BuildOptions {
@@ -39,6 +39,9 @@ pub struct BuildOptions {
     /// Count weights per corpus folder name (in-domain text counts more: legal, administrative).
     pub weights: Vec<(String, u32)>,
     pub smoothing: Smoothing,
+    /// Add to the inventory the marked words shaped like one syllable that the corpus (outside the
+    /// development split) has at least this often, in at least two folders ([`attested`]); 0: none.
+    pub attest_min: u64,
 }
 
 /// Numbers a build reports.
@@ -53,6 +56,8 @@ pub struct BuildStats {
     pub distinct: Vec<usize>,
     pub file_bytes: usize,
     pub min_count: Vec<u32>,
+    /// Syllables the corpus added to the inventory ([`BuildOptions::attest_min`]), most frequent first.
+    pub attested: Vec<(String, u64)>,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> anyhow::Error {
@@ -143,6 +148,125 @@ fn note_abbreviations(line: &str, ids: &FxHashMap<String, u16>, abbr: &mut FxHas
     }
 }
 
+/// Onsets and codas of a Vietnamese syllable (toneless, `đ` as `d`), with the `k`/`kr` of Central
+/// Highlands names (Đắk Lắk, Krông Pắc).
+const ONSETS: &[&str] = &[
+    "", "b", "c", "ch", "d", "g", "gh", "gi", "h", "k", "kh", "kr", "l", "m", "n", "ng", "ngh",
+    "nh", "p", "ph", "q", "r", "s", "t", "th", "tr", "v", "x",
+];
+const CODAS: &[&str] = &["", "c", "ch", "k", "m", "n", "ng", "nh", "p", "t"];
+
+/// A lowercase word shaped like one Vietnamese syllable (onset, one run of at most three vowels,
+/// coda) and written with Vietnamese marks: `đắk`, `kạn`, not `càphê` (two syllables) or `café`.
+pub fn is_marked_syllable(w: &str) -> bool {
+    let chars: Vec<char> = w.chars().collect();
+    if chars.is_empty()
+        || chars.len() > 7
+        || !chars.iter().all(|c| c.is_alphabetic() && c.is_lowercase())
+        || !chars.iter().copied().any(is_vietnamese_specific)
+    {
+        return false;
+    }
+    let Some(first) = chars.iter().position(|&c| is_vowel(c)) else {
+        return false;
+    };
+    let last = chars.iter().rposition(|&c| is_vowel(c)).unwrap_or(first);
+    if last - first >= 3 || !chars[first..=last].iter().all(|&c| is_vowel(c)) {
+        return false;
+    }
+    let plain = |cs: &[char]| strip_marks(&cs.iter().collect::<String>());
+    ONSETS.contains(&plain(&chars[..first]).as_str())
+        && CODAS.contains(&plain(&chars[last + 1..]).as_str())
+}
+
+/// Each non-blank line of a corpus file and whether it belongs to the development split (every
+/// `dev_every`-th document; documents are separated by blank lines). Returns the document count.
+fn for_each_line(
+    path: &Path,
+    dev_every: usize,
+    mut f: impl FnMut(&str, bool) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    let reader = open_text(path)?;
+    let mut doc = 0usize;
+    let mut prev_blank = true;
+    for line in reader.lines() {
+        let line = line.map_err(|e| io_err(path, e))?;
+        if line.trim().is_empty() {
+            if !prev_blank {
+                doc += 1;
+            }
+            prev_blank = true;
+            continue;
+        }
+        prev_blank = false;
+        f(&line, dev_every > 0 && doc % dev_every == dev_every / 2)?;
+    }
+    Ok(doc)
+}
+
+/// Marked one-syllable words outside the inventory that the corpus (development split left out)
+/// has at least `min` times in at least two folders: place names of the Central Highlands and the
+/// North (Đắk, Lắk, Kạn) that the syllable list lacks. A tone variant of a listed syllable is a
+/// typo (`đươc`, `câp`) and is left out. Most frequent first, ties alphabetical.
+pub fn attested(
+    files: &[PathBuf],
+    dev_every: usize,
+    ids: &FxHashMap<String, u16>,
+    min: u64,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    // word → (count, folders seen, as a bit set of the folder's index)
+    let mut seen: FxHashMap<String, (u64, u64)> = FxHashMap::default();
+    let mut folders: Vec<std::ffi::OsString> = Vec::new();
+    let mut known: FxHashMap<String, bool> = FxHashMap::default();
+    let toneless: FxHashMap<String, ()> = ids.keys().map(|w| (strip_tones(w), ())).collect();
+    for path in files {
+        let folder = path
+            .parent()
+            .map(|p| p.as_os_str().to_owned())
+            .unwrap_or_default();
+        let fi = folders
+            .iter()
+            .position(|f| *f == folder)
+            .unwrap_or_else(|| {
+                folders.push(folder);
+                folders.len() - 1
+            });
+        for_each_line(path, dev_every, |line, dev| {
+            if dev {
+                return Ok(());
+            }
+            for tok in line.split_whitespace() {
+                let (s, e) = split_core(tok);
+                let core = &tok[s..e];
+                let take = match known.get(core) {
+                    Some(&t) => t,
+                    None => {
+                        let key = syllable_key(core);
+                        let t = !ids.contains_key(&key)
+                            && is_marked_syllable(&key)
+                            && !toneless.contains_key(&strip_tones(&key));
+                        known.insert(core.to_string(), t);
+                        t
+                    }
+                };
+                if take {
+                    let e = seen.entry(syllable_key(core)).or_insert((0, 0));
+                    e.0 += 1;
+                    e.1 |= 1 << (fi % 64);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let mut out: Vec<(String, u64)> = seen
+        .into_iter()
+        .filter(|(_, (n, f))| *n >= min && f.count_ones() >= 2)
+        .map(|(w, (n, _))| (w, n))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(out)
+}
+
 /// Build the model; returns what was counted and kept.
 pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     if !(3..=MAX_ORDER).contains(&opts.order) {
@@ -156,13 +280,25 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             opts.min_count
         );
     }
-    let vocab = read_vocab(&opts.syllables)?;
-    let ids: FxHashMap<String, u16> = vocab
+    let mut vocab = read_vocab(&opts.syllables)?;
+    let mut ids: FxHashMap<String, u16> = vocab
         .iter()
         .enumerate()
         .map(|(i, w)| (w.clone(), i as u16))
         .collect();
     let files = corpus_files(&opts.corpus)?;
+    let added = if opts.attest_min > 0 {
+        attested(&files, opts.dev_every, &ids, opts.attest_min)?
+    } else {
+        Vec::new()
+    };
+    for (w, _) in &added {
+        if vocab.len() >= usize::from(u16::MAX) {
+            anyhow::bail!("more than 65535 syllables");
+        }
+        ids.insert(w.clone(), vocab.len() as u16);
+        vocab.push(w.clone());
+    }
     let mut stats = BuildStats {
         files: files.len(),
         ..Default::default()
@@ -182,9 +318,6 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
     }
     for path in &files {
-        let reader = open_text(path)?;
-        let mut doc = 0usize;
-        let mut prev_blank = true;
         let mut dev_written = 0usize;
         let weight = opts
             .weights
@@ -197,18 +330,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             .and_then(|p| p.file_name())
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "corpus".into());
-        for line in reader.lines() {
-            let line = line.map_err(|e| io_err(path, e))?;
-            let blank = line.trim().is_empty();
-            if blank {
-                if !prev_blank {
-                    doc += 1;
-                }
-                prev_blank = true;
-                continue;
-            }
-            prev_blank = false;
-            if opts.dev_every > 0 && doc % opts.dev_every == opts.dev_every / 2 {
+        let doc = for_each_line(path, opts.dev_every, |line, dev| {
+            if dev {
                 if let Some(d) = &opts.dev_out {
                     let dev_path = d.join(format!("{folder}.txt"));
                     if !dev_writers.contains_key(&dev_path) {
@@ -223,10 +346,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                         }
                     }
                 }
-                continue;
+                return Ok(());
             }
             stats.lines += 1;
-            note_abbreviations(&line, &ids, &mut abbr);
+            note_abbreviations(line, &ids, &mut abbr);
             let mut lookup = |core: &str| -> Option<u16> {
                 if let Some(u) = cache.get(core) {
                     return *u;
@@ -235,8 +358,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                 cache.insert(core.to_string(), u);
                 u
             };
-            line_units(&line, &mut lookup, &mut units);
-            note_case(&line, &mut lookup, weight, &mut case_counts);
+            line_units(line, &mut lookup, &mut units);
+            note_case(line, &mut lookup, weight, &mut case_counts);
             for (i, &u) in units.iter().enumerate() {
                 unigram[usize::from(u)] += u64::from(weight);
                 for n in 2..=order {
@@ -249,7 +372,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             }
             stats.tokens += units.len() as u64;
             stats.unk_tokens += units.iter().filter(|&&u| u == 0).count() as u64;
-        }
+            Ok(())
+        })?;
         stats.dev_docs += (doc / opts.dev_every.max(1)) as u64;
     }
     // Unigram log relative frequency (ranking candidates); unseen syllables get half a count.
@@ -298,6 +422,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         }
     }
     stats.min_count = min_count.clone();
+    stats.attested = added;
     for m in &counts {
         stats.distinct.push(m.len());
     }
