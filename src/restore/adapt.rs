@@ -23,31 +23,47 @@ fn is_syllable(u: u16) -> bool {
 }
 
 /// Counts of the syllable pairs of a first reading (of one text or of several that belong together).
-#[derive(Default)]
-pub struct Pairs(FxHashMap<(u16, u16), u32>);
+pub struct Pairs {
+    counts: FxHashMap<(u16, u16), u32>,
+    /// Units that occur in some pair (a bit per unit): most candidates occur nowhere in the text,
+    /// and need no lookup.
+    present: Vec<u64>,
+}
 
 impl Pairs {
     /// The pairs of each text's reading: its slots and the candidate chosen in each.
     pub fn of<'a>(readings: impl Iterator<Item = (&'a [Vec<Cand>], &'a [usize])>) -> Pairs {
-        let mut pairs = Pairs::default();
+        let mut pairs = Pairs {
+            counts: FxHashMap::default(),
+            present: vec![0; (usize::from(u16::MAX) + 1) / 64],
+        };
         for (slots, choice) in readings {
             let units = units(slots, choice);
             for w in units.windows(2) {
                 if is_syllable(w[0]) && is_syllable(w[1]) {
-                    *pairs.0.entry((w[0], w[1])).or_default() += 1;
+                    *pairs.counts.entry((w[0], w[1])).or_default() += 1;
+                    for u in [w[0], w[1]] {
+                        pairs.present[usize::from(u) / 64] |= 1 << (u % 64);
+                    }
                 }
             }
         }
         pairs
     }
 
+    fn present(&self, u: u16) -> bool {
+        self.present[usize::from(u) / 64] & (1 << (u % 64)) != 0
+    }
+
     /// How often `a b` occurs, less `own`.
     fn seen(&self, a: u16, b: u16, own: bool) -> f32 {
-        if !(is_syllable(a) && is_syllable(b)) {
+        if !(is_syllable(a) && is_syllable(b) && self.present(a) && self.present(b)) {
             return 0.0;
         }
-        let k = self.0.get(&(a, b)).copied().unwrap_or(0) - u32::from(own);
-        (1.0 + k as f32).log2()
+        match self.counts.get(&(a, b)).copied().unwrap_or(0) - u32::from(own) {
+            0 => 0.0,
+            k => (1.0 + k as f32).log2(),
+        }
     }
 }
 
