@@ -217,7 +217,7 @@ pub fn attested(
     // word → (count, folders seen, as a bit set of the folder's index)
     let mut seen: FxHashMap<String, (u64, u64)> = FxHashMap::default();
     let mut folders: Vec<std::ffi::OsString> = Vec::new();
-    let mut known: FxHashMap<String, bool> = FxHashMap::default();
+    let mut known: FxHashMap<String, Option<String>> = FxHashMap::default();
     let toneless: FxHashMap<String, ()> = ids.keys().map(|w| (strip_tones(w), ())).collect();
     for path in files {
         let folder = path
@@ -238,19 +238,16 @@ pub fn attested(
             for tok in line.split_whitespace() {
                 let (s, e) = split_core(tok);
                 let core = &tok[s..e];
-                let take = match known.get(core) {
-                    Some(&t) => t,
-                    None => {
-                        let key = syllable_key(core);
-                        let t = !ids.contains_key(&key)
-                            && is_marked_syllable(&key)
-                            && !toneless.contains_key(&strip_tones(&key));
-                        known.insert(core.to_string(), t);
-                        t
-                    }
-                };
-                if take {
-                    let e = seen.entry(syllable_key(core)).or_insert((0, 0));
+                // Each distinct spelling is judged once: the syllable it is, if it is one to add.
+                let key = known.entry(core.to_string()).or_insert_with(|| {
+                    let key = syllable_key(core);
+                    (!ids.contains_key(&key)
+                        && is_marked_syllable(&key)
+                        && !toneless.contains_key(&strip_tones(&key)))
+                    .then_some(key)
+                });
+                if let Some(key) = key {
+                    let e = seen.entry(key.clone()).or_insert((0, 0));
                     e.0 += 1;
                     e.1 |= 1 << (fi % 64);
                 }

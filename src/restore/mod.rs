@@ -675,7 +675,7 @@ impl Restorer {
             .flat_map(|(i, p)| blocks(p, BLOCK_TOKENS).into_iter().map(move |b| (i, b)))
             .collect();
         let mut scopes: Vec<std::ops::Range<usize>> = Vec::new();
-        let mut in_scope = usize::MAX;
+        let mut in_scope = 0;
         for (k, (_, b)) in parts.iter().enumerate() {
             let n = b.split_whitespace().count();
             match scopes.last_mut() {
