@@ -106,6 +106,9 @@ pub struct BenchRestoreArgs {
     /// Tokens to process in total.
     #[arg(long, default_value_t = 1_000_000)]
     pub tokens: usize,
+    /// Decoder parameter overrides, name=value (to weigh speed against accuracy).
+    #[arg(long = "param")]
+    pub params: Vec<String>,
 }
 
 fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
@@ -292,11 +295,15 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
         input,
         model,
         tokens,
+        params,
     } = args;
     let path = model.unwrap_or_else(vnplan::restore::default_model_path);
     let t0 = std::time::Instant::now();
-    let r = vnplan::restore::Restorer::load(&path)?;
+    let mut r = vnplan::restore::Restorer::load(&path)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    for p in &params {
+        r.params.set(p).map_err(anyhow::Error::msg)?;
+    }
     let text = read_input(Some(&input))?;
     let per = text.split_whitespace().count().max(1);
     let rounds = tokens.div_ceil(per);

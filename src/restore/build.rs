@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use super::model::{
-    build_table, pack, table_capacity, write_model, ModelParts, Smoothing, MAX_ORDER, RESERVED,
+    build_table, pack, record_layout, table_capacity, write_model, ModelParts, Smoothing,
+    MAX_ORDER, RESERVED,
 };
 use super::token::{ends_sentence, is_word, line_units, split_core, syllable_key};
 use crate::vietnamese::{is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
@@ -385,18 +386,15 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         .map(|n| opts.min_count.get(n - 2).copied().unwrap_or(1).max(1))
         .collect();
     if let Some(budget) = opts.max_bytes {
-        // Bytes of the tables at given thresholds: one u32 slot per entry over the load factor,
-        // and a backoff byte per slot below the top order.
+        // Bytes of the tables at given thresholds: one record per slot, the slots the entries
+        // over the load factor.
         let size = |mins: &[u32]| -> usize {
             counts
                 .iter()
                 .zip(mins)
                 .enumerate()
                 .map(|(i, (m, &t))| {
-                    let sm = opts.smoothing;
-                    let per_slot = 4
-                        + usize::from(sm.has_backoffs() && i + 2 < order)
-                        + usize::from(sm.has_second());
+                    let per_slot = record_layout(opts.smoothing, order, i + 2).width();
                     per_slot * table_capacity(m.values().filter(|&&c| count_of(c) >= t).count())
                 })
                 .sum()
@@ -442,8 +440,6 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     };
     let quantize = |x: f64, step: f32| (x / f64::from(step)).round().clamp(0.0, 255.0) as u8;
     let mut tables = Vec::new();
-    let mut backoffs = Vec::new();
-    let mut seconds = Vec::new();
     for n in 2..=order {
         let probs = &kn.probs[n - 2];
         let mut entries: Vec<(u64, u8, u8, u8)> = probs
@@ -471,20 +467,11 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             .collect();
         entries.sort_unstable();
         stats.kept.push(entries.len());
-        let (table, bo, sec) = build_table(&entries, n);
-        tables.push(table);
-        if n < order {
-            backoffs.push(if opts.smoothing.has_backoffs() {
-                bo
-            } else {
-                Vec::new()
-            });
-        }
-        seconds.push(if opts.smoothing.has_second() {
-            sec
-        } else {
-            Vec::new()
-        });
+        tables.push(build_table(
+            &entries,
+            n,
+            record_layout(opts.smoothing, order, n),
+        ));
     }
     let case: Vec<u8> = case_counts
         .iter()
@@ -545,8 +532,6 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         unigram_kn: kn.unigram,
         unigram_backoff: kn.unigram_backoff,
         case,
-        backoffs,
-        seconds,
         abbreviations: abbr_lines.join("\n"),
         confusions,
         tables,

@@ -7,12 +7,13 @@
 //! order), unigram log relative frequencies (`f32` per id, for ranking candidates), unigram
 //! Kneser–Ney log-probabilities and log-backoffs (`f32` per id), the case table (per id two bytes:
 //! quantized −log P(written with a capital | syllable) and −log P(lowercase | syllable), counted
-//! inside sentences), the abbreviation table, the OCR confusion table, one probing hash table per
-//! order 2..=N, and one backoff array per order 2..=N-1. A hash slot is a `u32`: a 24-bit
-//! fingerprint of the n-gram and its 8-bit quantized log-probability; the backoff of an n-gram
-//! (as a context) is the byte at the same slot index of its order's backoff array. Lookups are one
-//! hash and a short linear probe, KenLM-style, and nothing is parsed at load time but the small
-//! tables.
+//! inside sentences), the abbreviation table, the OCR confusion table, and one probing hash table
+//! per order 2..=N. A slot is one record: a `u32` holding a 24-bit fingerprint of the n-gram and its
+//! 8-bit quantized log-probability, then the quantized log-backoff of the n-gram as a context
+//! (orders below N, when the smoothing has backoffs) and the second quantized log-probability (mixed
+//! models), one byte each. Everything a lookup needs sits in one record, so a found n-gram costs one
+//! cache miss, not one per array. Lookups are one hash and a short linear probe, KenLM-style, and
+//! nothing is parsed at load time but the small tables.
 //!
 //! Scores are interpolated modified Kneser–Ney (Chen & Goodman 1998) in backoff form: the
 //! probability of the longest stored n-gram, times the backoffs of the longer contexts.
@@ -25,7 +26,7 @@ use rustc_hash::FxHashMap;
 use super::RestoreError;
 
 pub const MAGIC: &[u8; 8] = b"VNPLANLM";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub const HEADER_LEN: usize = 64;
 /// Highest order the 16-bit id packing of a `u64` key allows.
 pub const MAX_ORDER: usize = 4;
@@ -140,27 +141,54 @@ pub fn table_capacity(n: usize) -> usize {
     ((n as f64 / LOAD_FACTOR).ceil() as usize).max(8)
 }
 
-/// Build one probing table from (key, quantized log-probability, quantized log-backoff, second
-/// quantized log-probability) entries, and its backoff and second arrays (same slot indexes);
-/// deterministic for the same input order.
-pub fn build_table(entries: &[(u64, u8, u8, u8)], order: usize) -> (Vec<u32>, Vec<u8>, Vec<u8>) {
+/// What one slot of the order-`n` table of a model of this order and smoothing holds: whether it
+/// has a backoff byte and a second-probability byte after its `u32`.
+pub fn record_layout(smoothing: Smoothing, order: usize, n: usize) -> RecordLayout {
+    RecordLayout {
+        backoff: smoothing.has_backoffs() && n < order,
+        second: smoothing.has_second(),
+    }
+}
+
+/// The bytes of one table slot (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordLayout {
+    pub backoff: bool,
+    pub second: bool,
+}
+
+impl RecordLayout {
+    pub fn width(self) -> usize {
+        4 + usize::from(self.backoff) + usize::from(self.second)
+    }
+}
+
+/// Build one probing table (records of `layout`) from (key, quantized log-probability, quantized
+/// log-backoff, second quantized log-probability) entries; deterministic for the same input order.
+pub fn build_table(entries: &[(u64, u8, u8, u8)], order: usize, layout: RecordLayout) -> Vec<u8> {
     let cap = table_capacity(entries.len());
-    let mut slots = vec![0u32; cap];
-    let mut backoffs = vec![0u8; cap];
-    let mut seconds = vec![0u8; cap];
+    let w = layout.width();
+    let mut bytes = vec![0u8; cap * w];
     for &(key, q, b, q2) in entries {
         let (mut s, fp) = slot_and_fp(key, order, cap);
-        while slots[s] != 0 {
+        while u32_at(&bytes, s * w) != 0 {
             s += 1;
             if s == cap {
                 s = 0;
             }
         }
-        slots[s] = (fp << 8) | u32::from(q);
-        backoffs[s] = b;
-        seconds[s] = q2;
+        let rec = &mut bytes[s * w..(s + 1) * w];
+        rec[..4].copy_from_slice(&((fp << 8) | u32::from(q)).to_le_bytes());
+        let mut at = 4;
+        if layout.backoff {
+            rec[at] = b;
+            at += 1;
+        }
+        if layout.second {
+            rec[at] = q2;
+        }
     }
-    (slots, backoffs, seconds)
+    bytes
 }
 
 /// What the builder hands to [`write_model`].
@@ -181,12 +209,8 @@ pub struct ModelParts {
     pub abbreviations: String,
     /// Lines `garbled\tgold\tcount`: token-level OCR confusions for the noisy channel.
     pub confusions: String,
-    /// Tables for orders 2..=order, in order.
-    pub tables: Vec<Vec<u32>>,
-    /// Backoff arrays for orders 2..order (the top order has none).
-    pub backoffs: Vec<Vec<u8>>,
-    /// Second probability arrays for orders 2..=order (mixed models; empty otherwise).
-    pub seconds: Vec<Vec<u8>>,
+    /// Tables for orders 2..=order, in order: records laid out by [`record_layout`].
+    pub tables: Vec<Vec<u8>>,
 }
 
 fn push_section(body: &mut Vec<u8>, bytes: &[u8]) {
@@ -209,11 +233,7 @@ pub fn encode_model(parts: &ModelParts) -> Vec<u8> {
     push_section(&mut body, parts.abbreviations.as_bytes());
     push_section(&mut body, parts.confusions.as_bytes());
     for t in &parts.tables {
-        let bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
-        push_section(&mut body, &bytes);
-    }
-    for b in parts.backoffs.iter().chain(&parts.seconds) {
-        push_section(&mut body, b);
+        push_section(&mut body, t);
     }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
@@ -260,12 +280,8 @@ pub struct LanguageModel {
     case: Vec<[f32; 2]>,
     pub abbreviations: String,
     pub confusions: String,
-    /// (byte offset into the map, capacity) per order 2..=order.
-    tables: Vec<(usize, usize)>,
-    /// (Byte offset, length) of the backoff array per order 2..order.
-    backoffs: Vec<(usize, usize)>,
-    /// (Byte offset, length) of the second probability array per order 2..=order.
-    seconds: Vec<(usize, usize)>,
+    /// Per order 2..=order: byte offset into the map, capacity, record layout.
+    tables: Vec<Table>,
     quant_step: f32,
     backoff_step: f32,
     pub checksum: u32,
@@ -273,6 +289,15 @@ pub struct LanguageModel {
     /// probabilities, and a table read is far cheaper than `exp` per lookup.
     quant_prob: [f32; 256],
     unigram_prob: Vec<f32>,
+}
+
+/// Where one order's table sits in the map.
+#[derive(Debug, Clone, Copy)]
+struct Table {
+    offset: usize,
+    capacity: usize,
+    width: usize,
+    layout: RecordLayout,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -367,7 +392,7 @@ impl LanguageModel {
             sections.push((HEADER_LEN + start, len));
             pos = (start + len).div_ceil(8) * 8;
         }
-        let expected = 7 + (order - 1) + (order - 2) + (order - 1);
+        let expected = 7 + (order - 1);
         if sections.len() != expected {
             return Err(bad(format!(
                 "{} sections, expected {expected} for order {order}",
@@ -413,38 +438,22 @@ impl LanguageModel {
         let abbreviations = text(5)?;
         let confusions = text(6)?;
         let mut tables = Vec::new();
-        for &(s, l) in &sections[7..7 + order - 1] {
-            if l % 4 != 0 || l == 0 {
-                return Err(bad("n-gram table has a bad size".into()));
+        for (i, &(s, l)) in sections[7..7 + order - 1].iter().enumerate() {
+            let layout = record_layout(smoothing, order, i + 2);
+            let width = layout.width();
+            if l % width != 0 || l == 0 {
+                return Err(bad(format!(
+                    "n-gram table of order {} has a bad size ({l} bytes, records of {width})",
+                    i + 2
+                )));
             }
-            tables.push((s, l / 4));
+            tables.push(Table {
+                offset: s,
+                capacity: l / width,
+                width,
+                layout,
+            });
         }
-        // Per order: an array the same length as its table, or empty when the smoothing has none.
-        let arrays = |from: usize, count: usize, present: bool, what: &str| {
-            sections[from..from + count]
-                .iter()
-                .enumerate()
-                .map(|(i, &(s, l))| {
-                    let want = if present { tables[i].1 } else { 0 };
-                    if l == want {
-                        Ok((s, l))
-                    } else {
-                        Err(bad(format!(
-                            "{what} array of order {} does not match its table",
-                            i + 2
-                        )))
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let first = 7 + order - 1;
-        let backoffs = arrays(first, order - 2, smoothing.has_backoffs(), "backoff")?;
-        let seconds = arrays(
-            first + order - 2,
-            order - 1,
-            smoothing.has_second(),
-            "second probability",
-        )?;
         let ids = vocab
             .iter()
             .enumerate()
@@ -468,8 +477,6 @@ impl LanguageModel {
             abbreviations,
             confusions,
             tables,
-            backoffs,
-            seconds,
             quant_step,
             backoff_step,
             checksum,
@@ -481,27 +488,30 @@ impl LanguageModel {
     /// What is stored for the n-gram of this order whose [`ngram_hash`] is `h`: its quantized
     /// log-probability and log-backoff (0 for the top order).
     pub fn probe(&self, h: u64, order: usize) -> Option<Entry> {
-        let (off, cap) = self.tables[order - 2];
-        let (mut s, fp) = slot_and_fp_of_hash(h, cap);
+        let t = self.tables[order - 2];
+        let (mut s, fp) = slot_and_fp_of_hash(h, t.capacity);
         let b = &self.map[..];
         loop {
-            let v = u32_at(b, off + 4 * s);
+            let at = t.offset + t.width * s;
+            let v = u32_at(b, at);
             if v == 0 {
                 return None;
             }
             if v >> 8 == fp {
-                let byte_at = |arr: Option<&(usize, usize)>| match arr {
-                    Some(&(off, len)) if s < len => b[off + s],
-                    _ => 0,
+                let backoff = if t.layout.backoff { b[at + 4] } else { 0 };
+                let second = if t.layout.second {
+                    b[at + 4 + usize::from(t.layout.backoff)]
+                } else {
+                    0
                 };
                 return Some(Entry {
                     prob: v as u8,
-                    backoff: byte_at(self.backoffs.get(order - 2)),
-                    second: byte_at(self.seconds.get(order - 2)),
+                    backoff,
+                    second,
                 });
             }
             s += 1;
-            if s == cap {
+            if s == t.capacity {
                 s = 0;
             }
         }
@@ -511,11 +521,16 @@ impl LanguageModel {
     /// memory latency (one cache miss per order); issuing the loads for a whole lattice column
     /// before scoring it lets them overlap.
     pub fn prefetch_hash(&self, h: u64, order: usize) {
-        let (off, cap) = self.tables[order - 2];
-        let (s, _) = slot_and_fp_of_hash(h, cap);
-        let at = off + 4 * s;
-        if at < self.map.len() {
+        let t = self.tables[order - 2];
+        let (s, _) = slot_and_fp_of_hash(h, t.capacity);
+        let at = t.offset + t.width * s;
+        // A record can straddle two cache lines.
+        let end = at + t.width - 1;
+        if end < self.map.len() {
             prefetch_read(&self.map[at]);
+            if end / 64 != at / 64 {
+                prefetch_read(&self.map[end]);
+            }
         }
     }
 
