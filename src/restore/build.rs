@@ -421,7 +421,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     for m in &counts {
         stats.distinct.push(m.len());
     }
-    // The slots' probabilities, and for a mixed model the Kneser–Ney ones of the second arrays.
+    // The slots' probabilities, and for a mixed model the Kneser–Ney ones of their second bytes.
     let (kn, second) = match opts.smoothing {
         Smoothing::KneserNey => (kneser_ney(&unigram, &counts, &min_count, order), None),
         Smoothing::Interpolated(_) => (

@@ -56,8 +56,9 @@ pub enum Smoothing {
     /// Tables hold log relative frequencies; orders are interpolated, each weighted this many
     /// times the one below (Jelinek–Mercer).
     Interpolated(f32),
-    /// Both: the slots hold relative frequencies, a second array the Kneser–Ney log-probabilities;
-    /// the score is the weighted mean of the two log-scores (`kn_weight` for Kneser–Ney).
+    /// Both: the slots hold relative frequencies and, in a second byte, the Kneser–Ney
+    /// log-probabilities; the score is the weighted mean of the two log-scores (`kn_weight` for
+    /// Kneser–Ney).
     Mixed { ratio: f32, kn_weight: f32 },
 }
 
