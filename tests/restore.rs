@@ -505,9 +505,27 @@ fn long_texts_are_restored_block_by_block() {
     }
 }
 
-/// One slot per unit, the first candidate chosen; for the mechanism of the second look.
+/// A candidate of a slot fixture; for the mechanism of the second look.
 fn cand(unit: u16, score: f32) -> vnplan::restore::decode::Cand {
     vnplan::restore::decode::Cand { unit, score }
+}
+
+/// Slots of candidates `(unit, score)`, the first of each the first reading, and that reading's
+/// pairs.
+fn first_reading(
+    rows: &[&[(u16, f32)]],
+) -> (
+    Vec<Vec<vnplan::restore::decode::Cand>>,
+    Vec<usize>,
+    vnplan::restore::adapt::Pairs,
+) {
+    let slots: Vec<Vec<_>> = rows
+        .iter()
+        .map(|r| r.iter().map(|&(u, s)| cand(u, s)).collect())
+        .collect();
+    let first = vec![0; slots.len()];
+    let pairs = vnplan::restore::adapt::Pairs::of(std::iter::once((&slots[..], &first[..])));
+    (slots, first, pairs)
 }
 
 /// A stand-in decoder that reads each slot by its own best score (no language model), so the
@@ -524,22 +542,20 @@ fn by_score(part: &[Vec<vnplan::restore::decode::Cand>]) -> Vec<usize> {
 
 #[test]
 fn second_look_takes_pairs_the_text_has_elsewhere() {
-    use vnplan::restore::adapt::{revisit, Pairs};
+    use vnplan::restore::adapt::revisit;
     // Units 10 11 12 … stand for syllables. The first reading has `10 20` twice elsewhere; at
     // slot 7 it chose 21 after 10, where 20 was the runner-up.
-    let slots: Vec<Vec<_>> = vec![
-        vec![cand(10, 0.0)],
-        vec![cand(20, 0.0)],
-        vec![cand(30, 0.0)],
-        vec![cand(10, 0.0)],
-        vec![cand(20, 0.0)],
-        vec![cand(31, 0.0)],
-        vec![cand(10, 0.0)],
-        vec![cand(21, 0.0), cand(20, -1.0)],
-        vec![cand(32, 0.0)],
-    ];
-    let first = vec![0; slots.len()];
-    let pairs = Pairs::of(std::iter::once((&slots[..], &first[..])));
+    let (slots, first, pairs) = first_reading(&[
+        &[(10, 0.0)],
+        &[(20, 0.0)],
+        &[(30, 0.0)],
+        &[(10, 0.0)],
+        &[(20, 0.0)],
+        &[(31, 0.0)],
+        &[(10, 0.0)],
+        &[(21, 0.0), (20, -1.0)],
+        &[(32, 0.0)],
+    ]);
     let mut choice = first.clone();
     let mut decoded = Vec::new();
     let revisited = revisit(&pairs, &slots, &mut choice, 2.0, 3, |part| {
@@ -559,20 +575,18 @@ fn second_look_takes_pairs_the_text_has_elsewhere() {
 
 #[test]
 fn second_look_does_not_count_a_reading_for_itself() {
-    use vnplan::restore::adapt::{revisit, Pairs};
+    use vnplan::restore::adapt::revisit;
     // At slot 4 the first reading chose 21 after 10; `10 21` occurs nowhere else, while the
     // runner-up's `10 20` occurs once (slots 0–1). Counted with its own occurrence, 21 would look
     // as well supported as 20 and the slot would not be revisited.
-    let slots: Vec<Vec<_>> = vec![
-        vec![cand(10, 0.0)],
-        vec![cand(20, 0.0)],
-        vec![cand(30, 0.0)],
-        vec![cand(10, 0.0)],
-        vec![cand(21, 0.0), cand(20, -1.0)],
-        vec![cand(11, 0.0)],
-    ];
-    let first = vec![0; slots.len()];
-    let pairs = Pairs::of(std::iter::once((&slots[..], &first[..])));
+    let (slots, first, pairs) = first_reading(&[
+        &[(10, 0.0)],
+        &[(20, 0.0)],
+        &[(30, 0.0)],
+        &[(10, 0.0)],
+        &[(21, 0.0), (20, -1.0)],
+        &[(11, 0.0)],
+    ]);
     let mut choice = first.clone();
     assert!(revisit(&pairs, &slots, &mut choice, 2.0, 3, by_score) > 0);
     assert_eq!(choice[4], 1);
