@@ -22,6 +22,7 @@ fn build_fixture(out: &Path, smoothing: Smoothing) {
         min_count: vec![1, 1, 1],
         syllables: fixtures().join("syllables.txt"),
         confusions: vec![fixtures().join("confusions.tsv")],
+        names: vec![fixtures().join("names.txt")],
         dev_every: 0,
         dev_out: None,
         dev_max_bytes: 0,
@@ -99,6 +100,40 @@ fn case_pattern_is_kept() {
     let r = restorer();
     let out = r.restore("KE HOACH thuc hien\nXay dung nong thon moi");
     assert_eq!(out.text, "KẾ HOẠCH thực hiện\nXây dựng nông thôn mới");
+}
+
+/// Capitalized words without marks that spell a name of the model's place-name list take the
+/// name's reading; lowercase words, words split by punctuation and marked words do not. The
+/// 55-line fixture corpus makes its counts far more certain than real ones, so the bonus is set
+/// higher here than the default tuned on the development split.
+#[test]
+fn place_names_are_read_from_the_name_list() {
+    let mut with_names = restorer();
+    // Names of two to four words of the inventory are kept; "Tân Thạnh Hóa" has a word outside it.
+    assert_eq!(with_names.language_model().names, "đông thành");
+    with_names.params.name_bonus = 8.0;
+    let mut counts_only = restorer();
+    counts_only.params.name_bonus = 0.0;
+    let input = "Uy ban nhan dan xa Dong Thanh ban hanh ke hoach.";
+    assert_eq!(
+        counts_only.restore(input).text,
+        "Ủy ban nhân dân xã Đồng Thanh ban hành kế hoạch."
+    );
+    assert_eq!(
+        with_names.restore(input).text,
+        "Ủy ban nhân dân xã Đông Thành ban hành kế hoạch."
+    );
+    for other in [
+        "Uy ban nhan dan xa dong thanh ban hanh ke hoach.",
+        "Uy ban nhan dan xa Dong, Thanh ban hanh ke hoach.",
+        "Ủy ban nhân dân xã Đồng Thành ban hành kế hoạch.",
+    ] {
+        assert_eq!(
+            with_names.restore(other).text,
+            counts_only.restore(other).text,
+            "{other}"
+        );
+    }
 }
 
 #[test]

@@ -51,6 +51,10 @@ pub enum LmCommand {
         /// OCR confusion table (gold, garbled, count) for the noisy channel; repeatable, counts summed.
         #[arg(long)]
         confusions: Vec<PathBuf>,
+        /// Place names, one per line (`models/make_gazetteer.py`): capitalized words that spell
+        /// one without marks get its reading; repeatable.
+        #[arg(long)]
+        names: Vec<PathBuf>,
         /// Hold out every N-th document (0: none).
         #[arg(long, default_value_t = 50)]
         dev_every: usize,
@@ -167,6 +171,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         min_count,
         syllables,
         confusions,
+        names,
         dev_every,
         dev_out,
         max_bytes,
@@ -209,6 +214,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         min_count,
         syllables,
         confusions,
+        names,
         dev_every,
         dev_out,
         dev_max_bytes: 150_000,

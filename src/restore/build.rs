@@ -29,6 +29,9 @@ pub struct BuildOptions {
     pub syllables: PathBuf,
     /// OCR confusion tables, summed.
     pub confusions: Vec<PathBuf>,
+    /// Lists of place names, one per line ("Phúc Chu"): names of two or more syllables of the
+    /// inventory are stored for the decoder ([`place_names`]).
+    pub names: Vec<PathBuf>,
     /// Every n-th document (counted per file) is held out; 0 holds out nothing.
     pub dev_every: usize,
     /// Where the held-out documents go (one file per corpus folder), at most `dev_max_bytes` taken
@@ -147,6 +150,23 @@ fn note_abbreviations(line: &str, ids: &FxHashMap<String, u16>, abbr: &mut FxHas
             *abbr.entry(seg.to_string()).or_insert(0) += 1;
         }
     }
+}
+
+/// The place names of the given lists that the decoder can use: two to four words, each a
+/// syllable of the inventory, lowercased and in canonical tone placement, one per line, sorted and
+/// deduplicated (`phúc chu`).
+fn place_names(paths: &[PathBuf], ids: &FxHashMap<String, u16>) -> anyhow::Result<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+        for line in text.lines() {
+            let words: Vec<String> = line.split_whitespace().map(syllable_key).collect();
+            if (2..=4).contains(&words.len()) && words.iter().all(|w| ids.contains_key(w)) {
+                names.insert(words.join(" "));
+            }
+        }
+    }
+    Ok(names.into_iter().collect::<Vec<_>>().join("\n"))
 }
 
 /// Onsets and codas of a Vietnamese syllable (toneless, `đ` as `d`), with the `k`/`kr` of Central
@@ -522,6 +542,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         .map(|((garbled, gold), n)| format!("{garbled}\t{gold}\t{n}"))
         .collect::<Vec<_>>()
         .join("\n");
+    let names = place_names(&opts.names, &ids)?;
     let parts = ModelParts {
         order,
         smoothing: opts.smoothing,
@@ -534,6 +555,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         case,
         abbreviations: abbr_lines.join("\n"),
         confusions,
+        names,
         tables,
     };
     if let Some(dir) = opts.out.parent() {

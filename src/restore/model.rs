@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 use super::RestoreError;
 
 pub const MAGIC: &[u8; 8] = b"VNPLANLM";
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 pub const HEADER_LEN: usize = 64;
 /// Highest order the 16-bit id packing of a `u64` key allows.
 pub const MAX_ORDER: usize = 4;
@@ -210,6 +210,9 @@ pub struct ModelParts {
     pub abbreviations: String,
     /// Lines `garbled\tgold\tcount`: token-level OCR confusions for the noisy channel.
     pub confusions: String,
+    /// Lines of place names, syllables lowercase and canonical (`phúc chu`): the administrative
+    /// units the decoder favours where capitalized words spell one without marks.
+    pub names: String,
     /// Tables for orders 2..=order, in order: records laid out by [`record_layout`].
     pub tables: Vec<Vec<u8>>,
 }
@@ -233,6 +236,7 @@ pub fn encode_model(parts: &ModelParts) -> Vec<u8> {
     push_section(&mut body, &parts.case);
     push_section(&mut body, parts.abbreviations.as_bytes());
     push_section(&mut body, parts.confusions.as_bytes());
+    push_section(&mut body, parts.names.as_bytes());
     for t in &parts.tables {
         push_section(&mut body, t);
     }
@@ -281,6 +285,7 @@ pub struct LanguageModel {
     case: Vec<[f32; 2]>,
     pub abbreviations: String,
     pub confusions: String,
+    pub names: String,
     /// Per order 2..=order: byte offset into the map, capacity, record layout.
     tables: Vec<Table>,
     quant_step: f32,
@@ -393,7 +398,7 @@ impl LanguageModel {
             sections.push((HEADER_LEN + start, len));
             pos = (start + len).div_ceil(8) * 8;
         }
-        let expected = 7 + (order - 1);
+        let expected = 8 + (order - 1);
         if sections.len() != expected {
             return Err(bad(format!(
                 "{} sections, expected {expected} for order {order}",
@@ -438,8 +443,9 @@ impl LanguageModel {
             .collect();
         let abbreviations = text(5)?;
         let confusions = text(6)?;
+        let names = text(7)?;
         let mut tables = Vec::new();
-        for (i, &(s, l)) in sections[7..7 + order - 1].iter().enumerate() {
+        for (i, &(s, l)) in sections[8..8 + order - 1].iter().enumerate() {
             let layout = record_layout(smoothing, order, i + 2);
             let width = layout.width();
             if l % width != 0 || l == 0 {
@@ -477,6 +483,7 @@ impl LanguageModel {
             case,
             abbreviations,
             confusions,
+            names,
             tables,
             quant_step,
             backoff_step,
