@@ -136,6 +136,19 @@ fn place_names_are_read_from_the_name_list() {
     }
 }
 
+/// A lone `&` is a misread `ở` only in English-model OCR garble; in unmarked text it is "and".
+#[test]
+fn a_lone_ampersand_is_garble_only_in_garbled_text() {
+    let r = restorer();
+    let stripped = r.restore("Cac thon & Uy ban nhan dan xa phoi hop thuc hien ke hoach.");
+    assert_eq!(
+        stripped.text,
+        "Các thôn & Ủy ban nhân dân xã phối hợp thực hiện kế hoạch."
+    );
+    let garbled = r.restore("Cac th6n & Uy ban nhan dan x3 ph6i hgp thuc hi3n k3 hoach.");
+    assert_eq!(garbled.tokens[2].restored, "ở");
+}
+
 #[test]
 fn codes_numbers_and_urls_pass_through() {
     let r = restorer();

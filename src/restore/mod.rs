@@ -1405,10 +1405,14 @@ impl Restorer {
         // Edit-distance search only when the letters themselves are not a known skeleton: a
         // skeleton's own syllables already compete above, and the search is the costly part.
         let known = is_word(core) && self.skeletons.contains_key(&sk);
-        // A lone letter is a list marker (a, b, c) or initial, not garble; lone & and ¢ are.
+        // A lone letter is a list marker (a, b, c) or initial, not garble. A lone & or ¢ is a
+        // misread ở or ơ in garbled OCR; elsewhere it is what it seems (TB & XH, CNTT & truyền
+        // thông).
         let lone_letter = g.len() == 1 && g[0].is_alphabetic();
+        let lone_symbol = g.len() == 1 && !g[0].is_alphabetic();
         if (!known || garbled)
             && !lone_letter
+            && (garbled || !lone_symbol)
             && g.len() <= 10
             && g.iter()
                 .any(|c| c.is_alphabetic() || *c == '&' || *c == '¢' || *c == '€')
