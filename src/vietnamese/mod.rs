@@ -73,25 +73,29 @@ const ROW_PLAIN: [char; 24] = [
     'O', 'O', 'U', 'U', 'Y',
 ];
 
-/// Where a vowel character sits in [`VOWEL_ROWS`]: (row, tone).
+/// Where a vowel character sits in [`VOWEL_ROWS`]: (row, tone). Restoration asks this for every
+/// letter it reads (stripping, skeletons, tone placement), so it is one table read, not a scan of
+/// the rows.
 fn vowel_position(c: char) -> Option<(usize, Tone)> {
-    // Hot path for restoration: ASCII letters that are not vowels return at once.
-    if c.is_ascii()
-        && !matches!(
-            c,
-            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'A' | 'E' | 'I' | 'O' | 'U' | 'Y'
-        )
-    {
-        return None;
-    }
-    for (row, letters) in VOWEL_ROWS.iter().enumerate() {
-        for (t, v) in letters.chars().enumerate() {
-            if v == c {
-                return Some((row, Tone::ALL[t]));
+    let code = *vowel_table().get(c as usize)?;
+    let k = usize::from(code.checked_sub(1)?);
+    Some((k / 6, Tone::ALL[k % 6]))
+}
+
+/// Per character below U+1F00 (all Vietnamese letters are in Latin-1 Supplement, Latin
+/// Extended-A/B and Latin Extended Additional): 1 + row × 6 + tone of [`VOWEL_ROWS`], 0 for a
+/// character that is no vowel. Built once.
+fn vowel_table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![0u8; 0x1F00];
+        for (row, letters) in VOWEL_ROWS.iter().enumerate() {
+            for (tone, v) in letters.chars().enumerate() {
+                table[v as usize] = u8::try_from(1 + row * 6 + tone).expect("24 rows of 6");
             }
         }
-    }
-    None
+        table
+    })
 }
 
 fn vowel_at(row: usize, tone: Tone) -> char {
@@ -274,6 +278,23 @@ pub fn canonical_tones(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vowel_table_holds_every_vowel_and_nothing_else() {
+        for (row, letters) in VOWEL_ROWS.iter().enumerate() {
+            for (tone, v) in letters.chars().enumerate() {
+                assert_eq!(vowel_position(v), Some((row, Tone::ALL[tone])), "{v}");
+            }
+        }
+        let vowels = (0..0x3000u32)
+            .filter_map(char::from_u32)
+            .filter(|&c| vowel_position(c).is_some())
+            .count();
+        assert_eq!(vowels, 24 * 6);
+        for c in ['b', 'đ', 'Đ', '&', '中', '\u{1F00}'] {
+            assert_eq!(vowel_position(c), None, "{c}");
+        }
+    }
 
     #[test]
     fn splits_and_puts_tones() {
