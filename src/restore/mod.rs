@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::vietnamese::{is_vietnamese_specific, strip_marks, strip_tones};
+use crate::vietnamese::{is_letter, is_vietnamese_specific, strip_marks, strip_tones};
 use channel::Channel;
 use decode::{decode, Cand};
 use model::{LanguageModel, Smoothing, BOS, EOS, NUM, UNK};
@@ -360,7 +360,7 @@ enum Case {
 }
 
 fn case_of(core: &str) -> Case {
-    let letters: Vec<char> = core.chars().filter(|c| c.is_alphabetic()).collect();
+    let letters: Vec<char> = core.chars().filter(|&c| is_letter(c)).collect();
     let upper = letters.iter().filter(|c| c.is_uppercase()).count();
     if letters.len() >= 2 && upper == letters.len() {
         Case::Upper
@@ -449,7 +449,7 @@ fn caps_lines(text: &str, toks: &[(usize, usize)]) -> Vec<bool> {
         line.push(n);
         let tok = &text[s..e];
         let (cs, ce) = split_core(tok);
-        let letters: Vec<char> = tok[cs..ce].chars().filter(|c| c.is_alphabetic()).collect();
+        let letters: Vec<char> = tok[cs..ce].chars().filter(|&c| is_letter(c)).collect();
         is_word.push(letters.len() >= 2);
         is_caps.push(letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()));
     }
@@ -1212,7 +1212,7 @@ impl Restorer {
                     // Abbreviations in capitals (UBND, BQL) are no sign of garble.
                     odd += 1;
                 }
-            } else if core.chars().any(char::is_alphabetic)
+            } else if core.chars().any(is_letter)
                 && core
                     .chars()
                     .any(|c| c.is_ascii_digit() || c == '&' || c == '¢' || c == '€')
@@ -1449,7 +1449,7 @@ impl Restorer {
         // unaccented letters of a known skeleton, which are what restoration is for.
         if clean || !known || cands.is_empty() {
             // Digits or symbols inside letters (x3, K&) are almost never meant in unmarked text.
-            let glued = !clean && !is_word(core) && core.chars().any(char::is_alphabetic);
+            let glued = !clean && !is_word(core) && core.chars().any(is_letter);
             let keep = if clean {
                 p.keep_unknown_clean
             } else if glued {

@@ -6,7 +6,7 @@
 //! A core becomes one model unit: a known syllable (lowercase, canonical tone placement), `<num>` for
 //! numbers, `<unk>` for anything else. Sentence-final punctuation ends a sentence (`</s> <s>`).
 
-use crate::vietnamese::{canonical_syllable, strip_marks};
+use crate::vietnamese::{canonical_syllable, is_letter, strip_marks};
 
 use super::model::{BOS, EOS, NUM, UNK};
 
@@ -64,7 +64,7 @@ pub fn syllable_key(core: &str) -> String {
 
 /// Is this core made only of letters (any script's letters; `đ` and marked vowels included)?
 pub fn is_word(core: &str) -> bool {
-    !core.is_empty() && core.chars().all(char::is_alphabetic)
+    !core.is_empty() && core.chars().all(is_letter)
 }
 
 /// Toneless, markless lowercase skeleton (`Người` → `nguoi`).
