@@ -23,10 +23,18 @@ import zipfile
 TYPES = ["Thành phố", "Tỉnh", "Quận", "Huyện", "Thị xã", "Thị trấn", "Phường", "Xã", "Đặc khu"]
 
 
+def split_type(name):
+    """("Xã", "Phúc Chu") for "Xã Phúc Chu"; ("", name) for a name without its type."""
+    for t in TYPES:
+        if name.startswith(t + " "):
+            return t, " ".join(name[len(t) :].split())
+    return "", name
+
+
 def full_name(unit):
     """The name with its type in front ("Tỉnh Cao Bằng"; the 2025 list writes "Cao Bằng")."""
     name = unit["name"]
-    if any(name.startswith(t + " ") for t in TYPES):
+    if split_type(name)[0]:
         return name
     kind = {"thành phố trung ương": "thành phố"}.get(unit["division_type"], unit["division_type"])
     return f"{kind[:1].upper()}{kind[1:]} {name}"
@@ -34,10 +42,8 @@ def full_name(unit):
 
 def in_text(name):
     """The type word lowercased, as inside a sentence ("huyện Đại Từ")."""
-    for t in TYPES:
-        if name.startswith(t + " "):
-            return t.lower() + name[len(t) :]
-    return name
+    kind, rest = split_type(name)
+    return f"{kind.lower()} {rest}" if kind else name
 
 
 def load(wheel):
@@ -69,12 +75,7 @@ def names_of(data):
             units.append(district)
             units += district.get("wards", [])
         for unit in units:
-            name = full_name(unit)
-            for t in TYPES:
-                if name.startswith(t + " "):
-                    name = name[len(t) + 1 :]
-                    break
-            yield " ".join(name.split())
+            yield split_type(full_name(unit))[1]
 
 
 def write(path, lines):
