@@ -2,23 +2,29 @@
 """Make OCR confusion pairs for the restoration model's noisy channel.
 
 Renders corpus lines as degraded 300 DPI scans (the degradation of ../shared/scans/recipe), reads them
-with `tesseract -l eng` (what English-model OCR makes of Vietnamese, like seeds 000 and 004), aligns
-the output with the rendered text token by token and counts (correct token, OCR token) pairs.
+with `tesseract -l eng` (what English-model OCR makes of Vietnamese, like seeds 000 and 004) or, with
+`--lang vie`, with Tesseract's Vietnamese model (what the pipeline reads scans with: it confuses the
+marks of circumflex letters, dân → dần, chi → chỉ), aligns the output with the rendered text token by
+token and counts (correct token, OCR token) pairs.
 
-Usage: make_confusions.py RECIPE_DIR OUT.tsv PAGES SEED CORPUS.txt.xz...
-Output: `gold_token<TAB>tesseract_eng_output<TAB>count`, the format of
+Usage: make_confusions.py [--lang eng|vie] RECIPE_DIR OUT.tsv PAGES SEED CORPUS.txt.xz...
+Output: `gold_token<TAB>tesseract_eng_output<TAB>count` (`tesseract_vie_output` with `--lang vie`), the format of
 ../shared/corpus/ocr_eng_confusions_synthetic.tsv (merge the two with `--confusions` of
 `vnplan lm build`, which takes one file: concatenate them without the second header).
 Development split: documents the model holds out (every 50th, the 25th, 75th, ...) are skipped.
-Needs Pillow, numpy, scipy, fonts-liberation2 and tesseract-ocr-eng.
+Needs Pillow, numpy, scipy, fonts-liberation2 and tesseract-ocr-eng (or -vie).
 """
 import collections, lzma, os, random, subprocess, sys, tempfile, unicodedata
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-RECIPE, OUT, PAGES, SEED = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-SOURCES = sys.argv[5:]
+ARGS = sys.argv[1:]
+LANG = "eng"
+if ARGS[:1] == ["--lang"]:
+    LANG, ARGS = ARGS[1], ARGS[2:]
+RECIPE, OUT, PAGES, SEED = ARGS[0], ARGS[1], int(ARGS[2]), int(ARGS[3])
+SOURCES = ARGS[4:]
 sys.path.insert(0, RECIPE)
 from make_pages import degrade  # noqa: E402  (the recipe's scanner model)
 
@@ -90,7 +96,7 @@ def main():
             path = os.path.join(tmp, f"p{page}.png")
             Image.fromarray(arr.astype(np.uint8)).save(path, dpi=(DPI, DPI))
             ocr = subprocess.run(
-                ["tesseract", path, "-", "-l", "eng", "--psm", "6"],
+                ["tesseract", path, "-", "-l", LANG, "--psm", "6"],
                 capture_output=True, text=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"},
             ).stdout
             got = [l for l in ocr.splitlines() if l.strip()]
@@ -106,7 +112,7 @@ def main():
             print(f"page {page + 1}/{PAGES}: {lines_used} lines aligned, {len(pairs)} pairs",
                   file=sys.stderr, flush=True)
     with open(OUT, "w", encoding="utf-8") as f:
-        f.write("gold_token\ttesseract_eng_output\tcount\n")
+        f.write(f"gold_token\ttesseract_{LANG}_output\tcount\n")
         for (a, b), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])):
             f.write(f"{a}\t{b}\t{c}\n")
 

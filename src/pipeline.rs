@@ -148,12 +148,20 @@ impl Pipeline {
         };
         // A page that could not be read has nothing to restore and stays without a count.
         let readable = |p: &ReadPage| !p.warnings.iter().any(|w| w.code == "page_unreadable");
-        let texts: Vec<&str> = read
+        // OCR'd pages were read by Tesseract's Vietnamese model, whose mark misreadings the model
+        // knows; a text layer's marks are the author's.
+        let texts: Vec<(&str, crate::restore::Origin)> = read
             .iter()
             .filter(|p| readable(p))
-            .map(|p| p.page.text.as_str())
+            .map(|p| {
+                let origin = match p.page.method {
+                    PageMethod::Ocr => crate::restore::Origin::Ocr,
+                    _ => crate::restore::Origin::Typed,
+                };
+                (p.page.text.as_str(), origin)
+            })
             .collect();
-        let restored = r.restore_pages(&texts, false);
+        let restored = r.restore_pages_from(&texts, false);
         for (p, out) in read.iter_mut().filter(|p| readable(p)).zip(restored) {
             p.page.restored_tokens = Some(out.changed as u32);
             p.page.text = out.text;

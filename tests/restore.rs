@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use vnplan::restore::build::{build, BuildOptions};
 use vnplan::restore::eval::{strip_text, token_accuracy};
 use vnplan::restore::model::{LanguageModel, Smoothing};
-use vnplan::restore::{RestoreError, Restorer};
+use vnplan::restore::{Origin, RestoreError, Restorer};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/restore")
@@ -22,6 +22,7 @@ fn build_fixture(out: &Path, smoothing: Smoothing) {
         min_count: vec![1, 1, 1],
         syllables: fixtures().join("syllables.txt"),
         confusions: vec![fixtures().join("confusions.tsv")],
+        vie_confusions: vec![fixtures().join("vie_confusions.tsv")],
         names: vec![fixtures().join("names.txt")],
         dev_every: 0,
         dev_out: None,
@@ -147,6 +148,30 @@ fn a_lone_ampersand_is_garble_only_in_garbled_text() {
     );
     let garbled = r.restore("Cac th6n & Uy ban nhan dan x3 ph6i hgp thuc hi3n k3 hoach.");
     assert_eq!(garbled.tokens[2].restored, "ở");
+}
+
+/// Marked text read by Tesseract's Vietnamese model: its mark misreadings (tổ → tố, o → ơ) are
+/// weighed with the mark channel learned from its pairs, and repaired where the words around say
+/// so; typed text keeps its marks, and right words stay right either way.
+#[test]
+fn ocr_mark_misreadings_are_repaired_only_in_ocr_text() {
+    let r = restorer();
+    let read = "Các thôn tố chức thực hiện kế hoạch và hơàn thành các tiêu chí nông thôn mới.";
+    let right = "Các thôn tổ chức thực hiện kế hoạch và hoàn thành các tiêu chí nông thôn mới.";
+    let ocr = |t: &str| r.restore_long(t, Origin::Ocr, false).text;
+    let typed = |t: &str| r.restore_long(t, Origin::Typed, false).text;
+    assert_eq!(ocr(read), right);
+    // Typed, a word that is no syllable stays as written; a tone the counts overrule by far
+    // (tố chức, never seen) is changed either way.
+    let typed_right = right.replace("hoàn", "hơàn");
+    assert_eq!(typed(read), typed_right);
+    assert_eq!(ocr(right), right);
+    // Pages of one document can differ: the pipeline passes each page's origin.
+    let pages = r.restore_pages_from(&[(read, Origin::Ocr), (read, Origin::Typed)], false);
+    assert_eq!(pages[0].text, right);
+    assert_eq!(pages[1].text, typed_right);
+    // Two tone marks on one syllable are a misreading whatever the origin.
+    assert_eq!(typed("Đường túyến xã"), "Đường tuyến xã");
 }
 
 #[test]
@@ -542,7 +567,7 @@ fn long_texts_are_restored_block_by_block() {
     let n = BLOCK_TOKENS / 3;
     let long = para.repeat(n);
     assert!(blocks(&long, BLOCK_TOKENS).len() >= 2);
-    let out = r.restore_long(&long, true);
+    let out = r.restore_long(&long, Origin::Typed, true);
     assert_eq!(out.text, "Nhân dân xây dựng nông thôn mới.\n\n".repeat(n));
     assert_eq!(out.tokens.len(), 7 * n);
     assert_eq!(out.changed, 7 * n);
@@ -656,9 +681,9 @@ fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
     let stripped = strip_text(&gold);
     let mut r = shipped();
     assert!(r.params.adapt_weight > 0.0, "on by default");
-    let with = r.restore_long(&stripped, false);
+    let with = r.restore_long(&stripped, Origin::Typed, false);
     r.params.adapt_weight = 0.0;
-    let without = r.restore_long(&stripped, false);
+    let without = r.restore_long(&stripped, Origin::Typed, false);
     let (a, b) = (
         token_accuracy(&with.text, &gold),
         token_accuracy(&without.text, &gold),
@@ -676,9 +701,12 @@ fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
     assert!(without.text.contains("2.1. Cũng có,"));
     assert!(with.text.contains("2.1. Củng cố,"));
     // Marked text gets no second look: the clean plan comes out the same either way.
-    let clean_without = r.restore_long(&gold, false).text;
+    let clean_without = r.restore_long(&gold, Origin::Typed, false).text;
     r.params.adapt_weight = 2.0;
-    assert_eq!(r.restore_long(&gold, false).text, clean_without);
+    assert_eq!(
+        r.restore_long(&gold, Origin::Typed, false).text,
+        clean_without
+    );
 }
 
 #[test]
@@ -707,7 +735,7 @@ fn pages_of_one_document_share_their_pairs() {
             assert_eq!(span, t.restored);
         }
         shared += token_accuracy(&out.text, g).matched;
-        alone += token_accuracy(&r.restore_long(page, false).text, g).matched;
+        alone += token_accuracy(&r.restore_long(page, Origin::Typed, false).text, g).matched;
     }
     assert!(shared > alone, "together {shared}, page by page {alone}");
 }

@@ -18,6 +18,10 @@ pub struct RestoreArgs {
     /// Model file (default: $VNPLAN_MODEL or models/ in the crate).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// The text was read from scans by Tesseract's Vietnamese model: marked words are weighed
+    /// with the model's mark channel (dần may be a misread dân), not taken as written.
+    #[arg(long)]
+    pub ocr: bool,
 }
 
 /// Smoothing of a built model (see `vnplan::restore::model::Smoothing`).
@@ -51,6 +55,11 @@ pub enum LmCommand {
         /// OCR confusion table (gold, garbled, count) for the noisy channel; repeatable, counts summed.
         #[arg(long)]
         confusions: Vec<PathBuf>,
+        /// Confusion table (gold, read, count) of Tesseract's Vietnamese model
+        /// (`models/make_confusions.py --lang vie`): the mark channel for OCR'd marked text;
+        /// repeatable, counts summed.
+        #[arg(long)]
+        vie_confusions: Vec<PathBuf>,
         /// Place names, one per line (`models/make_gazetteer.py`): capitalized words that spell
         /// one without marks get its reading; repeatable.
         #[arg(long)]
@@ -97,6 +106,9 @@ pub struct EvalRestoreArgs {
     /// confusion table) instead of stripping it.
     #[arg(long)]
     pub garble: bool,
+    /// The input was read by Tesseract's Vietnamese model (see `vnplan restore --ocr`).
+    #[arg(long)]
+    pub ocr: bool,
 }
 
 /// Restoration throughput, model load time and peak memory.
@@ -113,6 +125,9 @@ pub struct BenchRestoreArgs {
     /// Decoder parameter overrides, name=value (to weigh speed against accuracy).
     #[arg(long = "param")]
     pub params: Vec<String>,
+    /// The input was read by Tesseract's Vietnamese model (see `vnplan restore --ocr`).
+    #[arg(long)]
+    pub ocr: bool,
 }
 
 fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
@@ -127,6 +142,14 @@ fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
                 .context("stdin: cannot read")?;
             Ok(s)
         }
+    }
+}
+
+fn origin_of(ocr: bool) -> vnplan::restore::Origin {
+    if ocr {
+        vnplan::restore::Origin::Ocr
+    } else {
+        vnplan::restore::Origin::Typed
     }
 }
 
@@ -145,18 +168,27 @@ fn peak_rss_kb() -> Option<u64> {
 }
 
 pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
-    let RestoreArgs { file, json, model } = args;
+    let RestoreArgs {
+        file,
+        json,
+        model,
+        ocr,
+    } = args;
+    let origin = origin_of(ocr);
     let r = load_restorer(model)?;
     let text = read_input(file.as_deref())?;
     let mut stdout = std::io::stdout().lock();
     if json {
-        let out = r.restore_long(&text, true);
+        let out = r.restore_long(&text, origin, true);
         serde_json::to_writer_pretty(&mut stdout, &out)?;
         writeln!(stdout)?;
     } else {
         // Block by block, each written when done: memory stays that of one block.
         for block in vnplan::restore::blocks(&text, vnplan::restore::BLOCK_TOKENS) {
-            stdout.write_all(r.restore_with(block, false).text.as_bytes())?;
+            let out = r.restore_blocks_from(&[(block, origin)], false);
+            for o in out {
+                stdout.write_all(o.text.as_bytes())?;
+            }
         }
     }
     Ok(())
@@ -171,6 +203,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         min_count,
         syllables,
         confusions,
+        vie_confusions,
         names,
         dev_every,
         dev_out,
@@ -214,6 +247,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         min_count,
         syllables,
         confusions,
+        vie_confusions,
         names,
         dev_every,
         dev_out,
@@ -265,6 +299,7 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
         output,
         params,
         garble,
+        ocr,
     } = args;
     let mut r = load_restorer(model)?;
     for p in &params {
@@ -277,7 +312,7 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
         None => eval::strip_text(&gold_text),
     };
     let t0 = std::time::Instant::now();
-    let out = r.restore_long(&input_text, false);
+    let out = r.restore_long(&input_text, origin_of(ocr), false);
     let secs = t0.elapsed().as_secs_f64();
     if let Some(o) = output {
         std::fs::write(&o, &out.text).with_context(|| format!("{}: cannot write", o.display()))?;
@@ -302,7 +337,9 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
         model,
         tokens,
         params,
+        ocr,
     } = args;
+    let origin = origin_of(ocr);
     let path = model.unwrap_or_else(vnplan::restore::default_model_path);
     let t0 = std::time::Instant::now();
     let mut r = vnplan::restore::Restorer::load(&path)?;
@@ -323,7 +360,9 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
         changed = 0;
         for _ in 0..rounds {
             for b in &blocks {
-                changed += r.restore_with(b, confidence).changed;
+                for out in r.restore_blocks_from(&[(b, origin)], confidence) {
+                    changed += out.changed;
+                }
             }
         }
         rates[k] = (rounds * per) as f64 / t1.elapsed().as_secs_f64();

@@ -17,7 +17,7 @@ use super::model::{
     MAX_ORDER, RESERVED,
 };
 use super::token::{ends_sentence, is_word, line_units, split_core, syllable_key};
-use crate::vietnamese::{is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
+use crate::vietnamese::{is_letter, is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
 
 /// What to build and from where.
 pub struct BuildOptions {
@@ -29,6 +29,9 @@ pub struct BuildOptions {
     pub syllables: PathBuf,
     /// OCR confusion tables, summed.
     pub confusions: Vec<PathBuf>,
+    /// Confusion tables of Tesseract's Vietnamese model, summed: stored as lines with a fourth
+    /// field `vie` ([`super::channel::MarkChannel`]).
+    pub vie_confusions: Vec<PathBuf>,
     /// Lists of place names, one per line ("Phúc Chu"): names of two or more syllables of the
     /// inventory are stored for the decoder ([`place_names`]).
     pub names: Vec<PathBuf>,
@@ -524,24 +527,41 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         }
     }
     abbr_lines.sort();
-    // Confusion tables (gold, garbled, count; a header line), summed over the files.
-    let mut pairs: std::collections::BTreeMap<(String, String), u64> = Default::default();
-    for p in &opts.confusions {
-        let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
-        for l in text.lines().skip(1) {
-            let f: Vec<&str> = l.split('\t').collect();
-            if let (3, Ok(n)) = (f.len(), f.get(2).map_or(Ok(0), |c| c.parse::<u64>())) {
-                *pairs
-                    .entry((f[1].to_string(), f[0].to_string()))
-                    .or_insert(0) += n;
+    // Confusion tables (gold, garbled, count; a header line), summed over the files; those of
+    // the Vietnamese model kept apart (a fourth field `vie`, which readers of the English-model
+    // table skip).
+    let mut confusions = Vec::new();
+    // The mark channel reads only words with the same letters, so those pairs are kept of the
+    // Vietnamese model's, as lowercase syllable keys without punctuation.
+    let word_key = |t: &str| super::token::syllable_key(t.trim_matches(|c: char| !is_letter(c)));
+    for (files, vie) in [(&opts.confusions, false), (&opts.vie_confusions, true)] {
+        let mut pairs: std::collections::BTreeMap<(String, String), u64> = Default::default();
+        for p in files {
+            let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+            for l in text.lines().skip(1) {
+                let f: Vec<&str> = l.split('\t').collect();
+                if let (3, Ok(n)) = (f.len(), f.get(2).map_or(Ok(0), |c| c.parse::<u64>())) {
+                    let (read, gold) = if vie {
+                        let (r, g) = (word_key(f[1]), word_key(f[0]));
+                        if r.is_empty() || strip_marks(&r) != strip_marks(&g) {
+                            continue;
+                        }
+                        (r, g)
+                    } else {
+                        (f[1].to_string(), f[0].to_string())
+                    };
+                    *pairs.entry((read, gold)).or_insert(0) += n;
+                }
             }
         }
+        let tag = if vie { "\tvie" } else { "" };
+        confusions.extend(
+            pairs
+                .iter()
+                .map(|((garbled, gold), n)| format!("{garbled}\t{gold}\t{n}{tag}")),
+        );
     }
-    let confusions = pairs
-        .iter()
-        .map(|((garbled, gold), n)| format!("{garbled}\t{gold}\t{n}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let confusions = confusions.join("\n");
     let names = place_names(&opts.names, &ids)?;
     let parts = ModelParts {
         order,

@@ -11,7 +11,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::vietnamese::strip_marks;
+use crate::vietnamese::{is_vowel, plain_letter, split_tone, strip_marks, syllable_tone, Tone};
 
 /// Look-alikes English-model OCR produces for Vietnamese letters, before any learning: a floor so
 /// that digits and symbols inside words always have a cheap way back to letters.
@@ -306,9 +306,160 @@ impl Channel {
     }
 }
 
+/// Letter class of the vowel that carries a tone, for [`MarkChannel`]: plain (a e i o u y),
+/// circumflex (â ê ô) or breve and horn (ă ơ ư). OCR confuses tones most on circumflex letters,
+/// whose hat crowds the tone mark.
+fn tone_class(c: char) -> usize {
+    match split_tone(c).0.to_lowercase().next().unwrap_or(c) {
+        'â' | 'ê' | 'ô' => 1,
+        'ă' | 'ơ' | 'ư' => 2,
+        _ => 0,
+    }
+}
+
+/// The class of the vowel carrying the syllable's tone (its first vowel when it has none).
+fn syllable_tone_class(s: &str) -> usize {
+    let mut first = None;
+    for c in s.chars() {
+        let (_, t) = split_tone(c);
+        if t != Tone::Level {
+            return tone_class(c);
+        }
+        if first.is_none() && is_vowel(c) {
+            first = Some(c);
+        }
+    }
+    first.map_or(0, tone_class)
+}
+
+/// How an OCR that knows Vietnamese (Tesseract's `vie` model, what the pipeline reads scans
+/// with) misreads the marks of a syllable whose letters it reads right: a wrong tone (dân → dần,
+/// chi → chỉ) or a lost or added letter mark (nâng → năng, đ → d). Learned from (gold, OCR) token
+/// pairs of rendered text; the costs are relative to reading the marks right, so they add to
+/// language-model scores the way [`Channel`] costs do.
+#[derive(Debug, Clone)]
+pub struct MarkChannel {
+    /// −log P(read tone | gold tone) by the class of the toned vowel ([`tone_class`]).
+    tone: [[[f32; 6]; 6]; 3],
+    /// −log P(read letter | gold letter) for the toneless lowercase letters that carry letter
+    /// marks or could (a ă â e ê o ô ơ u ư d đ); pairs never seen cost [`MARK_UNSEEN`].
+    letter: FxHashMap<(char, char), f32>,
+}
+
+/// Cost of a letter-mark confusion the pairs never showed.
+const MARK_UNSEEN: f32 = 9.0;
+
+impl MarkChannel {
+    /// Learn from (gold, read, count) pairs; only pairs whose two tokens are syllables
+    /// (`is_syllable`, lowercase canonical forms) with the same letters count. `None` when there
+    /// are none (a model built without `vie` pairs).
+    pub fn learn<'a>(
+        pairs: impl Iterator<Item = (&'a str, &'a str, f64)>,
+        is_syllable: impl Fn(&str) -> bool,
+    ) -> Option<MarkChannel> {
+        let mut tone = [[[0f64; 6]; 6]; 3];
+        let mut letter: FxHashMap<(char, char), f64> = FxHashMap::default();
+        let mut any = false;
+        for (gold, read, n) in pairs {
+            if !is_syllable(gold) || !is_syllable(read) || strip_marks(gold) != strip_marks(read) {
+                continue;
+            }
+            if gold.chars().count() != read.chars().count() {
+                continue;
+            }
+            any = true;
+            let class = syllable_tone_class(gold);
+            tone[class][syllable_tone(gold) as usize][syllable_tone(read) as usize] += n;
+            for (g, r) in gold.chars().zip(read.chars()) {
+                let (g, r) = (split_tone(g).0, split_tone(r).0);
+                if is_vowel(g) || matches!(g, 'd' | 'đ') {
+                    *letter.entry((g, r)).or_insert(0.0) += n;
+                }
+            }
+        }
+        if !any {
+            return None;
+        }
+        // Add-one smoothing over the six tones; costs relative to the right tone.
+        let mut tone_cost = [[[0f32; 6]; 6]; 3];
+        for (class, rows) in tone.iter().enumerate() {
+            for (g, row) in rows.iter().enumerate() {
+                let total: f64 = row.iter().sum::<f64>() + 6.0;
+                let right = -((row[g] + 1.0) / total).ln();
+                for (r, &c) in row.iter().enumerate() {
+                    tone_cost[class][g][r] = (-((c + 1.0) / total).ln() - right) as f32;
+                }
+            }
+        }
+        let mut totals: FxHashMap<char, f64> = FxHashMap::default();
+        for (&(g, _), &c) in &letter {
+            *totals.entry(g).or_insert(0.0) += c;
+        }
+        let letter_cost = letter
+            .iter()
+            .map(|(&(g, r), &c)| {
+                let total = totals[&g] + 2.0;
+                let right = -((letter.get(&(g, g)).copied().unwrap_or(0.0) + 1.0) / total).ln();
+                (
+                    (g, r),
+                    (-((c + 0.5) / total).ln() - right).clamp(0.0, f64::from(MARK_UNSEEN)) as f32,
+                )
+            })
+            .collect();
+        Some(MarkChannel {
+            tone: tone_cost,
+            letter: letter_cost,
+        })
+    }
+
+    /// Cost (nats, above reading it right) of the OCR reading `read` where the text has `gold`:
+    /// two lowercase syllables with the same letters. `None` when their letters differ.
+    pub fn cost(&self, gold: &str, read: &str) -> Option<f32> {
+        if gold.chars().count() != read.chars().count() {
+            return None;
+        }
+        let class = syllable_tone_class(gold);
+        let mut cost = self.tone[class][syllable_tone(gold) as usize][syllable_tone(read) as usize];
+        for (g, r) in gold.chars().zip(read.chars()) {
+            let (g, r) = (split_tone(g).0, split_tone(r).0);
+            if g != r {
+                if plain_letter(g) != plain_letter(r) {
+                    return None;
+                }
+                cost += self.letter.get(&(g, r)).copied().unwrap_or(MARK_UNSEEN);
+            }
+        }
+        Some(cost)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mark_channel_learns_which_marks_ocr_misreads() {
+        let pairs = [
+            ("tổ", "tổ", 90.0),
+            ("tổ", "tố", 10.0),
+            ("tố", "tố", 20.0),
+            ("to", "to", 100.0),
+            ("to", "tơ", 1.0),
+            ("chi", "chỉ", 10.0),
+            ("chi", "chi", 50.0),
+            // Different letters: not a mark misreading, not counted.
+            ("ta", "to", 50.0),
+        ];
+        let m = MarkChannel::learn(pairs.iter().copied(), |_| true).expect("pairs");
+        assert_eq!(m.cost("tổ", "tổ"), Some(0.0));
+        let common = m.cost("tổ", "tố").unwrap_or(99.0);
+        let unseen = m.cost("tổ", "tồ").unwrap_or(0.0);
+        assert!(common > 0.0 && common < unseen, "{common} vs {unseen}");
+        assert!(m.cost("chi", "chỉ").unwrap_or(99.0) < m.cost("chi", "chì").unwrap_or(0.0));
+        assert!(m.cost("to", "tơ").unwrap_or(0.0) > 0.0);
+        assert_eq!(m.cost("to", "ta"), None);
+        assert!(MarkChannel::learn(std::iter::empty(), |_| true).is_none());
+    }
 
     #[test]
     fn learns_letter_confusions() {

@@ -26,8 +26,10 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::vietnamese::{is_letter, is_vietnamese_specific, strip_marks, strip_tones};
-use channel::Channel;
+use crate::vietnamese::{
+    is_letter, is_vietnamese_specific, split_tone, strip_marks, strip_tones, Tone,
+};
+use channel::{Channel, MarkChannel};
 use decode::{decode, Cand};
 use model::{LanguageModel, Smoothing, BOS, EOS, NUM, UNK};
 use token::{ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
@@ -150,6 +152,9 @@ pub struct Params {
     /// Bonus (nats per word) for the syllables of a place name that capitalized words without
     /// marks spell ([`Restorer::favour_names`]); 0 turns it off.
     pub name_bonus: f32,
+    /// Weight of the mark channel ([`MarkChannel`]) in marked text read by Tesseract's
+    /// Vietnamese model; 0: marks changed only at `clean_change`.
+    pub ocr_marks: f32,
 }
 
 impl Params {
@@ -179,6 +184,7 @@ impl Params {
             "kn_weight" => self.kn_weight = f as f32,
             "known_edit_extra" => self.known_edit_extra = f as f32,
             "adapt_weight" => self.adapt_weight = f as f32,
+            "ocr_marks" => self.ocr_marks = f as f32,
             "name_bonus" => self.name_bonus = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
         }
@@ -207,6 +213,7 @@ impl Default for Params {
             known_edit_extra: 3.0,
             adapt_weight: 2.0,
             name_bonus: 0.75,
+            ocr_marks: 1.0,
         }
     }
 }
@@ -263,11 +270,13 @@ pub struct Restorer {
     /// Skeleton of a place name (`phuc chu`) → its readings as syllable ids.
     names: FxHashMap<String, Vec<Vec<u16>>>,
     name: String,
+    /// How Tesseract's Vietnamese model misreads marks, when the model has its pairs.
+    marks: Option<MarkChannel>,
     pub params: Params,
     /// Candidates of cores already seen, across calls: pages of one archive share most of their
     /// words, and the channel's edit-distance search is the costly part of a garbled page.
     /// Bounded; cleared when full. (Set `params` before the first `restore`.)
-    seen: RwLock<FxHashMap<(String, bool, bool), Candidates>>,
+    seen: RwLock<FxHashMap<(String, bool, bool, bool), Candidates>>,
 }
 
 type Candidates = (Vec<Cand>, Vec<Option<u16>>);
@@ -419,10 +428,23 @@ fn tokens(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// How the text around a core reads.
+/// Where a text comes from, which says how far its marks can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// Typed, or a PDF's text layer: marks are what the author wrote.
+    #[default]
+    Typed,
+    /// Read from an image by Tesseract's Vietnamese model, which misreads marks (dân → dần, chi →
+    /// chỉ): marked words are weighed with the model's mark channel ([`MarkChannel`]).
+    Ocr,
+}
+
 #[derive(Clone, Copy)]
 struct Reading {
     /// Most words carry marks (see [`Restorer::reading`]).
     clean: bool,
+    /// Read by Tesseract's Vietnamese model ([`Origin::Ocr`]).
+    ocr: bool,
     /// English-model OCR garble.
     garbled: bool,
     /// The core opens a sentence or a line: its capital says nothing.
@@ -614,6 +636,21 @@ impl Restorer {
         let channel = Channel::learn(&lm.confusions, |g| {
             lm.id(&syllable_key(g)).map(|_| syllable_key(g))
         });
+        // The pairs of Tesseract's Vietnamese model: (read, gold, count, `vie`).
+        let marks = {
+            let trim = |t: &str| syllable_key(t.trim_matches(|c: char| !is_letter(c)));
+            let mut pairs: Vec<(String, String, f64)> = Vec::new();
+            for l in lm.confusions.lines() {
+                let f: Vec<&str> = l.split('\t').collect();
+                if let (4, Some(&"vie"), Ok(n)) = (f.len(), f.get(3), f[2].parse::<f64>()) {
+                    pairs.push((trim(f[1]), trim(f[0]), n));
+                }
+            }
+            MarkChannel::learn(
+                pairs.iter().map(|(g, r, n)| (g.as_str(), r.as_str(), *n)),
+                |k| lm.id(k).is_some(),
+            )
+        };
         let mut skeletons: FxHashMap<String, Vec<u16>> = FxHashMap::default();
         for (i, w) in lm.vocab.iter().enumerate().skip(model::RESERVED.len()) {
             skeletons.entry(strip_marks(w)).or_default().push(i as u16);
@@ -656,6 +693,7 @@ impl Restorer {
             abbreviations,
             names,
             name,
+            marks,
             params: Params::default(),
             seen: RwLock::new(FxHashMap::default()),
         })
@@ -671,8 +709,8 @@ impl Restorer {
     }
 
     /// Restore a text of any length block by block ([`blocks`]): see [`Self::restore_pages`].
-    pub fn restore_long(&self, text: &str, confidence: bool) -> Restored {
-        self.restore_pages(&[text], confidence)
+    pub fn restore_long(&self, text: &str, origin: Origin, confidence: bool) -> Restored {
+        self.restore_pages_from(&[(text, origin)], confidence)
             .pop()
             .expect("one page in, one out")
     }
@@ -684,14 +722,24 @@ impl Restorer {
     /// [`BLOCK_TOKENS`] tokens that share their word pairs for the second look ([`adapt`]): short
     /// pages of one plan help each other. Scopes are restored in parallel.
     pub fn restore_pages(&self, pages: &[&str], confidence: bool) -> Vec<Restored> {
-        let parts: Vec<(usize, &str)> = pages
+        let pages: Vec<(&str, Origin)> = pages.iter().map(|&p| (p, Origin::Typed)).collect();
+        self.restore_pages_from(&pages, confidence)
+    }
+
+    /// [`Self::restore_pages`] of pages that say where they come from.
+    pub fn restore_pages_from(&self, pages: &[(&str, Origin)], confidence: bool) -> Vec<Restored> {
+        let parts: Vec<(usize, (&str, Origin))> = pages
             .iter()
             .enumerate()
-            .flat_map(|(i, p)| blocks(p, BLOCK_TOKENS).into_iter().map(move |b| (i, b)))
+            .flat_map(|(i, &(p, o))| {
+                blocks(p, BLOCK_TOKENS)
+                    .into_iter()
+                    .map(move |b| (i, (b, o)))
+            })
             .collect();
         let mut scopes: Vec<std::ops::Range<usize>> = Vec::new();
         let mut in_scope = 0;
-        for (k, (_, b)) in parts.iter().enumerate() {
+        for (k, (_, (b, _))) in parts.iter().enumerate() {
             let n = b.split_whitespace().count();
             match scopes.last_mut() {
                 Some(r) if in_scope + n <= BLOCK_TOKENS => {
@@ -704,14 +752,14 @@ impl Restorer {
                 }
             }
         }
-        let texts: Vec<&str> = parts.iter().map(|&(_, b)| b).collect();
+        let texts: Vec<(&str, Origin)> = parts.iter().map(|&(_, b)| b).collect();
         let restored: Vec<Restored> = scopes
             .into_par_iter()
-            .flat_map_iter(|r| self.restore_blocks(&texts[r], confidence))
+            .flat_map_iter(|r| self.restore_blocks_from(&texts[r], confidence))
             .collect();
         let mut out: Vec<Restored> = pages
             .iter()
-            .map(|p| Restored {
+            .map(|(p, _)| Restored {
                 text: String::with_capacity(p.len() + p.len() / 4),
                 changed: 0,
                 tokens: Vec::new(),
@@ -742,6 +790,12 @@ impl Restorer {
     /// on its own, and the second look at ambiguous words ([`adapt`]) uses the word pairs of all
     /// of them.
     pub fn restore_blocks(&self, texts: &[&str], confidence: bool) -> Vec<Restored> {
+        let texts: Vec<(&str, Origin)> = texts.iter().map(|&t| (t, Origin::Typed)).collect();
+        self.restore_blocks_from(&texts, confidence)
+    }
+
+    /// [`Self::restore_blocks`] of texts that say where they come from.
+    pub fn restore_blocks_from(&self, texts: &[(&str, Origin)], confidence: bool) -> Vec<Restored> {
         let p = self.params;
         let smoothing = match self.lm.smoothing {
             Smoothing::Mixed { ratio, .. } if p.kn_weight >= 0.0 => Smoothing::Mixed {
@@ -750,7 +804,7 @@ impl Restorer {
             },
             own => own,
         };
-        let mut planned: Vec<Planned> = texts.iter().map(|t| self.plan(t)).collect();
+        let mut planned: Vec<Planned> = texts.iter().map(|&(t, o)| self.plan(t, o)).collect();
         // Unmarked and garbled text get a second look with their own word pairs (see [`adapt`]);
         // marked text is already right nearly everywhere.
         let adapting = |pl: &Planned| !pl.clean && p.adapt_weight > 0.0;
@@ -799,7 +853,7 @@ impl Restorer {
             .iter()
             .zip(confs)
             .zip(texts)
-            .map(|((pl, mut conf), text)| {
+            .map(|((pl, mut conf), &(text, _))| {
                 // The confidences of the final reading, which the second look may have changed.
                 if adapting(pl) && confidence {
                     conf = Some(decode::confidences_of(
@@ -816,9 +870,10 @@ impl Restorer {
     }
 
     /// Tokens, how the text reads, and the lattice to decode.
-    fn plan(&self, text: &str) -> Planned {
+    fn plan(&self, text: &str, origin: Origin) -> Planned {
         let toks = tokens(text);
         let (clean, garbled) = self.reading(text, &toks);
+        let ocr = origin == Origin::Ocr && self.marks.is_some() && self.params.ocr_marks > 0.0;
         let mut slots: Vec<Vec<Cand>> = vec![vec![Cand {
             unit: BOS,
             score: 0.0,
@@ -853,6 +908,7 @@ impl Restorer {
                 .flatten();
             let rd = Reading {
                 clean,
+                ocr,
                 garbled,
                 sentence_start: line_start || slots.last().is_some_and(|c| c[0].unit == BOS),
                 caps_line: caps_lines[ti],
@@ -939,6 +995,7 @@ impl Restorer {
         }
         let Reading {
             clean,
+            ocr,
             garbled,
             caps_line,
             ..
@@ -953,7 +1010,7 @@ impl Restorer {
         }
         let (mut cands, outputs) = cache
             .entry(core.to_string())
-            .or_insert_with(|| self.shared_candidates(core, clean, garbled))
+            .or_insert_with(|| self.shared_candidates(core, clean, garbled, ocr))
             .clone();
         // In English-model OCR garble a capital is evidence only on a word read as letters alone
         // (symbols and digits inside mark a misread word, whose capitals may be misread too).
@@ -1100,8 +1157,10 @@ impl Restorer {
                     None => (core.to_string(), c),
                     Some(id) => {
                         let word = &self.lm.vocab[usize::from(id)];
-                        // Same syllable as the input up to tone placement: keep the input's spelling.
-                        if *word == syllable_key(&nfc(core)) {
+                        // Same syllable as the input up to tone placement: keep the input's
+                        // spelling, unless it has two tone marks (túyến, an OCR misread).
+                        let tones = core.chars().filter(|&c| split_tone(c).1 != Tone::Level);
+                        if *word == syllable_key(&nfc(core)) && tones.count() <= 1 {
                             (core.to_string(), c)
                         } else {
                             (apply_case(word, case_of(core)), c)
@@ -1311,14 +1370,14 @@ impl Restorer {
     }
 
     /// [`Self::candidates`] through the cross-call cache.
-    fn shared_candidates(&self, core: &str, clean: bool, garbled: bool) -> Candidates {
-        let key = (core.to_string(), clean, garbled);
+    fn shared_candidates(&self, core: &str, clean: bool, garbled: bool, ocr: bool) -> Candidates {
+        let key = (core.to_string(), clean, garbled, ocr);
         if let Ok(seen) = self.seen.read() {
             if let Some(c) = seen.get(&key) {
                 return c.clone();
             }
         }
-        let c = self.candidates(core, clean, garbled);
+        let c = self.candidates(core, clean, garbled, ocr);
         if let Ok(mut seen) = self.seen.write() {
             if seen.len() >= SEEN_CAPACITY {
                 seen.clear();
@@ -1329,7 +1388,13 @@ impl Restorer {
     }
 
     /// Candidates for a word core and what each writes out.
-    fn candidates(&self, core: &str, clean: bool, garbled: bool) -> (Vec<Cand>, Vec<Option<u16>>) {
+    fn candidates(
+        &self,
+        core: &str,
+        clean: bool,
+        garbled: bool,
+        ocr: bool,
+    ) -> (Vec<Cand>, Vec<Option<u16>>) {
         let p = self.params;
         let mut cands: Vec<Cand> = Vec::new();
         let mut outs: Vec<Option<u16>> = Vec::new();
@@ -1368,13 +1433,22 @@ impl Restorer {
             push(id, 0.0, Some(id), &mut cands, &mut outs);
             if let Some(ids) = self.skeletons.get(&sk) {
                 // In marked text OCR confuses tones, not letters (dân → dần, đổi → đối): only
-                // other tones of the same letters compete there.
+                // other tones of the same letters compete there, unless the mark channel of
+                // Tesseract's Vietnamese model knows the confusion.
                 let toneless = strip_tones(&key);
                 for &alt in self.frequent(ids) {
-                    if clean && strip_tones(&self.lm.vocab[usize::from(alt)]) != toneless {
-                        continue;
-                    }
-                    push(alt, -change, Some(alt), &mut cands, &mut outs);
+                    let alt_key = &self.lm.vocab[usize::from(alt)];
+                    let same_letters = strip_tones(alt_key) == toneless;
+                    let cost = match self.marks.as_ref().filter(|_| clean && ocr) {
+                        Some(m) => match m.cost(alt_key, &key) {
+                            Some(c) if same_letters => (p.ocr_marks * c).min(change),
+                            Some(c) if p.ocr_marks * c < change => p.ocr_marks * c,
+                            _ => continue,
+                        },
+                        None if clean && !same_letters => continue,
+                        None => change,
+                    };
+                    push(alt, -cost, Some(alt), &mut cands, &mut outs);
                 }
             }
             if !garbled {
@@ -1386,6 +1460,32 @@ impl Restorer {
                 // Letters right, marks wrong or missing (hién → hiện, hiến, hiền…).
                 for &alt in self.frequent(ids) {
                     push(alt, 0.0, Some(alt), &mut cands, &mut outs);
+                }
+            }
+        }
+        if let Some(m) = self
+            .marks
+            .as_ref()
+            .filter(|_| own.is_none() && clean && ocr)
+        {
+            // Marked OCR text: a word that is no syllable but has a syllable's letters (hơàn,
+            // túyến) is most likely that syllable with marks misread.
+            // Costs relative to the likeliest misreading: the word is misread for sure.
+            if let Some(ids) = self.skeletons.get(&sk).filter(|_| is_word(core)) {
+                let costs: Vec<(u16, f32)> = self
+                    .frequent(ids)
+                    .iter()
+                    .filter_map(|&alt| Some((alt, m.cost(&self.lm.vocab[usize::from(alt)], &key)?)))
+                    .collect();
+                let least = costs.iter().map(|c| c.1).fold(f32::INFINITY, f32::min);
+                for (alt, c) in costs {
+                    push(
+                        alt,
+                        -p.ocr_marks * (c - least),
+                        Some(alt),
+                        &mut cands,
+                        &mut outs,
+                    );
                 }
             }
         }
