@@ -1468,9 +1468,9 @@ impl Restorer {
             .as_ref()
             .filter(|_| own.is_none() && clean && ocr)
         {
-            // Marked OCR text: a word that is no syllable but has a syllable's letters (hơàn,
-            // túyến) is most likely that syllable with marks misread.
-            // Costs relative to the likeliest misreading: the word is misread for sure.
+            // Marked OCR text: a word that is no syllable but has a syllable's letters (hơàn) is
+            // most likely that syllable with marks misread. Costs are relative to the likeliest
+            // misreading: the word is misread for sure.
             if let Some(ids) = self.skeletons.get(&sk).filter(|_| is_word(core)) {
                 let costs: Vec<(u16, f32)> = self
                     .frequent(ids)
