@@ -17,7 +17,7 @@ use super::model::{
     MAX_ORDER, RESERVED,
 };
 use super::token::{ends_sentence, is_word, line_units, split_core, syllable_key};
-use crate::vietnamese::{is_letter, is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
+use crate::vietnamese::{is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
 
 /// What to build and from where.
 pub struct BuildOptions {
@@ -531,9 +531,12 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     // the Vietnamese model kept apart (a fourth field `vie`, which readers of the English-model
     // table skip).
     let mut confusions = Vec::new();
-    // The mark channel reads only words with the same letters, so those pairs are kept of the
-    // Vietnamese model's, as lowercase syllable keys without punctuation.
-    let word_key = |t: &str| super::token::syllable_key(t.trim_matches(|c: char| !is_letter(c)));
+    // The mark channel reads only syllables with the same letters, so only those pairs are kept
+    // of the Vietnamese model's, as syllable keys (the cores the decoder sees).
+    let word_key = |t: &str| {
+        let (s, e) = super::token::split_core(t);
+        super::token::syllable_key(&t[s..e])
+    };
     for (files, vie) in [(&opts.confusions, false), (&opts.vie_confusions, true)] {
         let mut pairs: std::collections::BTreeMap<(String, String), u64> = Default::default();
         for p in files {
@@ -543,7 +546,8 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                 if let (3, Ok(n)) = (f.len(), f.get(2).map_or(Ok(0), |c| c.parse::<u64>())) {
                     let (read, gold) = if vie {
                         let (r, g) = (word_key(f[1]), word_key(f[0]));
-                        if r.is_empty() || strip_marks(&r) != strip_marks(&g) {
+                        let syllables = ids.contains_key(&r) && ids.contains_key(&g);
+                        if !syllables || strip_marks(&r) != strip_marks(&g) {
                             continue;
                         }
                         (r, g)

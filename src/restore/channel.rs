@@ -345,8 +345,8 @@ pub struct MarkChannel {
     /// marks or could (a ă â e ê o ô ơ u ư d đ); pairs never seen cost [`MARK_UNSEEN`].
     letter: FxHashMap<(char, char), f32>,
     /// Words the pairs have often enough to be measured alone (chi read chỉ one time in five, far
-    /// more than the hook on other plain vowels): (gold, read) → cost, relative to reading right.
-    word: FxHashMap<(String, String), f32>,
+    /// more than the hook on other plain vowels): gold → (read, cost), relative to reading right.
+    word: FxHashMap<String, Vec<(String, f32)>>,
 }
 
 /// Cost of a letter-mark confusion the pairs never showed.
@@ -426,17 +426,14 @@ impl MarkChannel {
                 e.1 += c;
             }
         }
-        let word = words
-            .iter()
-            .filter(|((g, r), &c)| {
-                g != r && c >= WORD_MIN_MISREAD && seen[g.as_str()].0 >= WORD_MIN_SEEN
-            })
-            .map(|((g, r), &c)| {
-                let (_, right) = seen[g.as_str()];
+        let mut word: FxHashMap<String, Vec<(String, f32)>> = FxHashMap::default();
+        for ((g, r), &c) in &words {
+            let (total, right) = seen[g.as_str()];
+            if g != r && c >= WORD_MIN_MISREAD && total >= WORD_MIN_SEEN {
                 let cost = ((right + 0.5) / (c + 0.5)).ln().max(0.0) as f32;
-                ((g.clone(), r.clone()), cost)
-            })
-            .collect();
+                word.entry(g.clone()).or_default().push((r.clone(), cost));
+            }
+        }
         Some(MarkChannel {
             tone: tone_cost,
             letter: letter_cost,
@@ -450,7 +447,11 @@ impl MarkChannel {
         if gold.chars().count() != read.chars().count() {
             return None;
         }
-        if let Some(&c) = self.word.get(&(gold.to_string(), read.to_string())) {
+        if let Some(&(_, c)) = self
+            .word
+            .get(gold)
+            .and_then(|v| v.iter().find(|w| w.0 == read))
+        {
             return Some(c);
         }
         let class = syllable_tone_class(gold);

@@ -636,21 +636,18 @@ impl Restorer {
         let channel = Channel::learn(&lm.confusions, |g| {
             lm.id(&syllable_key(g)).map(|_| syllable_key(g))
         });
-        // The pairs of Tesseract's Vietnamese model: (read, gold, count, `vie`).
-        let marks = {
-            let trim = |t: &str| syllable_key(t.trim_matches(|c: char| !is_letter(c)));
-            let mut pairs: Vec<(String, String, f64)> = Vec::new();
-            for l in lm.confusions.lines() {
+        // The pairs of Tesseract's Vietnamese model: (read, gold, count, `vie`), stored as
+        // syllable keys by the builder.
+        let marks = MarkChannel::learn(
+            lm.confusions.lines().filter_map(|l| {
                 let f: Vec<&str> = l.split('\t').collect();
-                if let (4, Some(&"vie"), Ok(n)) = (f.len(), f.get(3), f[2].parse::<f64>()) {
-                    pairs.push((trim(f[1]), trim(f[0]), n));
+                match (f.len(), f.get(3), f[2].parse::<f64>()) {
+                    (4, Some(&"vie"), Ok(n)) => Some((f[1], f[0], n)),
+                    _ => None,
                 }
-            }
-            MarkChannel::learn(
-                pairs.iter().map(|(g, r, n)| (g.as_str(), r.as_str(), *n)),
-                |k| lm.id(k).is_some(),
-            )
-        };
+            }),
+            |k| lm.id(k).is_some(),
+        );
         let mut skeletons: FxHashMap<String, Vec<u16>> = FxHashMap::default();
         for (i, w) in lm.vocab.iter().enumerate().skip(model::RESERVED.len()) {
             skeletons.entry(strip_marks(w)).or_default().push(i as u16);
