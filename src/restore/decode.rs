@@ -5,7 +5,7 @@
 //! the local posterior given the chosen neighbours). States that share their last order-1 units are
 //! recombined, so with a wide enough beam this is Viterbi.
 
-use super::model::{ngram_hash, pack, Entry, LanguageModel, Smoothing, Walk, MAX_ORDER};
+use super::model::{ngram_hash, Entry, LanguageModel, Smoothing, Walk, MAX_ORDER};
 
 /// Entries of the lookup memo (a power of two): 16 K × 16 bytes stays in the L2 cache.
 const MEMO_BITS: u32 = 14;
@@ -25,6 +25,27 @@ pub struct Scorer<'a> {
     memo: Vec<(u64, u32)>,
 }
 
+/// A memo of a model's lookups: the model's checksum and length, and the entries.
+type Memo = ((u32, usize), Vec<(u64, u32)>);
+
+thread_local! {
+    /// The memo of the last scorer of this thread, handed to the next one: a block is decoded in
+    /// many calls (the second look decodes short stretches again), and a fresh memo would cost
+    /// each of them 256 KB of zeroing and the lookups the last one already made. Probe results
+    /// depend on the model only, so the memo is kept for the same model (checksum and length)
+    /// and cleared for another.
+    static MEMO: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Drop for Scorer<'_> {
+    fn drop(&mut self) {
+        let memo = std::mem::take(&mut self.memo);
+        let id = (self.lm.checksum, self.lm.file_len());
+        // A thread being torn down has no pool left: the memo is then simply freed.
+        let _ = MEMO.try_with(|m| *m.borrow_mut() = Some((id, memo)));
+    }
+}
+
 impl<'a> Scorer<'a> {
     pub fn new(lm: &'a LanguageModel) -> Scorer<'a> {
         Self::with_smoothing(lm, lm.smoothing)
@@ -32,10 +53,22 @@ impl<'a> Scorer<'a> {
 
     /// A scorer weighting the model's numbers its own way (see [`LanguageModel::score_as`]).
     pub fn with_smoothing(lm: &'a LanguageModel, smoothing: Smoothing) -> Scorer<'a> {
+        let id = (lm.checksum, lm.file_len());
+        let memo = MEMO
+            .try_with(|m| m.borrow_mut().take())
+            .ok()
+            .flatten()
+            .map(|(had, mut memo)| {
+                if had != id {
+                    memo.fill((0, 0));
+                }
+                memo
+            })
+            .unwrap_or_else(|| vec![(0, 0); 1 << MEMO_BITS]);
         Scorer {
             lm,
             smoothing,
-            memo: vec![(0, 0); 1 << MEMO_BITS],
+            memo,
         }
     }
 
@@ -78,11 +111,11 @@ impl<'a> Scorer<'a> {
     /// Start loading the table slots [`Self::walk`] will probe and the memo does not hold,
     /// lowest order first, stopping at an n-gram the memo knows is absent.
     fn prefetch(&self, h: &[u16], max_context: usize, word: u16) {
-        let mut buf = [0u16; MAX_ORDER];
-        for n in 2..=h.len().min(max_context) + 1 {
-            buf[..n - 1].copy_from_slice(&h[h.len() + 1 - n..]);
-            buf[n - 1] = word;
-            let key = pack(&buf[..n]);
+        let l = h.len();
+        let mut context = 0u64;
+        for n in 2..=l.min(max_context) + 1 {
+            context |= u64::from(h[l + 1 - n]) << (16 * (n - 2));
+            let key = (context << 16) | u64::from(word);
             let hash = ngram_hash(key, n);
             let (k, tag) = self.memo[Self::memo_index(hash)];
             if k == key && (tag >> 25) as usize == n {

@@ -319,7 +319,8 @@ fn prefetch_read(byte: &u8) {
 fn prefetch_read(_byte: &u8) {}
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    let bytes: [u8; 4] = b[at..at + 4].try_into().expect("a four-byte range");
+    u32::from_le_bytes(bytes)
 }
 
 fn f32_at(b: &[u8], at: usize) -> f32 {
@@ -619,7 +620,8 @@ impl LanguageModel {
             Smoothing::Mixed { ratio, kn_weight } => (ratio, kn_weight, true),
         };
         let l = h.len();
-        let mut buf = [0u16; MAX_ORDER];
+        // The context of the n-gram being looked up, packed: the last n-1 units of `h`.
+        let mut context = 0u64;
         // One walk up the orders serves both: the same n-grams, bottom-up to the first miss.
         // Jelinek–Mercer sums the relative frequencies of every order found, each order weighted
         // `ratio` times the one below (a seen higher order does not hide the lower ones);
@@ -639,9 +641,8 @@ impl LanguageModel {
             if walk.matched + 2 < n || n - 1 > max_context {
                 continue;
             }
-            buf[..n - 1].copy_from_slice(&h[l + 1 - n..]);
-            buf[n - 1] = word;
-            if let Some(e) = lookup(pack(&buf[..n]), n) {
+            context |= u64::from(h[l + 1 - n]) << (16 * (n - 2));
+            if let Some(e) = lookup((context << 16) | u64::from(word), n) {
                 walk.jm += w * self.quant_prob[usize::from(e.prob)];
                 let q = if kn_in_second { e.second } else { e.prob };
                 walk.kn = -f32::from(q) * self.quant_step;
