@@ -295,6 +295,22 @@ pub struct LanguageModel {
     /// probabilities, and a table read is far cheaper than `exp` per lookup.
     quant_prob: [f32; 256],
     unigram_prob: Vec<f32>,
+    /// The Jelinek–Mercer log-score of a word no n-gram of which is stored, per id and context
+    /// length (`order` values per id), for the model's own interpolation ratio: the most common
+    /// case of a lattice, and a table read saves its `ln`.
+    unigram_jm_ln: Vec<f32>,
+}
+
+/// Sum of the interpolation weights of orders 1 ..= `context` + 1, each `ratio` times the one
+/// below: what [`LanguageModel::walk`] divides by.
+fn interpolation_total(ratio: f32, context: usize) -> f32 {
+    let mut w = 1.0f32;
+    let mut total = 1.0f32;
+    for _ in 0..context {
+        w *= ratio;
+        total += w;
+    }
+    total
 }
 
 /// Where one order's table sits in the map.
@@ -471,7 +487,14 @@ impl LanguageModel {
         for (q, p) in quant_prob.iter_mut().enumerate() {
             *p = (-(q as f32) * quant_step).exp();
         }
-        let unigram_prob = unigram.iter().map(|l| l.exp()).collect();
+        let unigram_prob: Vec<f32> = unigram.iter().map(|l| l.exp()).collect();
+        let unigram_jm_ln = match smoothing {
+            Smoothing::Interpolated(ratio) | Smoothing::Mixed { ratio, .. } => unigram_prob
+                .iter()
+                .flat_map(|&p| (0..order).map(move |l| (p / interpolation_total(ratio, l)).ln()))
+                .collect(),
+            Smoothing::KneserNey => Vec::new(),
+        };
         Ok(LanguageModel {
             map,
             order,
@@ -491,6 +514,7 @@ impl LanguageModel {
             checksum,
             quant_prob,
             unigram_prob,
+            unigram_jm_ln,
         })
     }
 
@@ -650,12 +674,23 @@ impl LanguageModel {
                 walk.backoffs[n - 1] = e.backoff;
             }
         }
-        walk.jm = if kn_weight < 1.0 {
-            (walk.jm / total_w).ln()
-        } else {
+        walk.jm = if kn_weight >= 1.0 {
             0.0
+        } else if walk.matched == 0 && Some(ratio) == self.own_ratio() && l < self.order {
+            // Nothing above the unigram was found: the same number, computed at load.
+            self.unigram_jm_ln[usize::from(word) * self.order + l]
+        } else {
+            (walk.jm / total_w).ln()
         };
         walk
+    }
+
+    /// The interpolation ratio the model was built with, if it interpolates.
+    fn own_ratio(&self) -> Option<f32> {
+        match self.smoothing {
+            Smoothing::Interpolated(r) | Smoothing::Mixed { ratio: r, .. } => Some(r),
+            Smoothing::KneserNey => None,
+        }
     }
 
     /// Log-backoff of a context whose own n-gram entry carried `backoff` (order ≥ 2), or of the
