@@ -33,7 +33,7 @@ type Memo = ((u32, usize), Vec<(u64, u32)>);
 thread_local! {
     /// The memo of the last scorer of this thread, handed to the next one: a block is decoded in
     /// many calls (the second look decodes short stretches again), and a fresh memo would cost
-    /// each of them 256 KB of zeroing and the lookups the last one already made. Probe results
+    /// each of them 1 MB of zeroing and the lookups the last one already made. Probe results
     /// depend on the model only, so the memo is kept for the same model (checksum and length)
     /// and cleared for another.
     static MEMO: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
