@@ -313,6 +313,31 @@ enum Plan {
 /// by a missing space): two or more letter-only parts joined by punctuation, not all in capitals
 /// when joined by `-` or `/` (those are codes: `NQ/ĐU`, `KH-UBND`). Returns each part with
 /// whether a sentence ends before it.
+/// Tesseract's Vietnamese model reads the Đ of an abbreviation as Ð (U+00D0, the Icelandic eth),
+/// alone or after the Đ it read as well (`QĐÐ-UBND` for `QĐ-UBND`, `NQ/ĐÐU` for `NQ/ĐU`). The eth
+/// has no place in Vietnamese: a pair is one Đ, a lone eth a Đ.
+fn eth_as_d(seg: &str) -> std::borrow::Cow<'_, str> {
+    if !seg.contains(['Ð', 'ð']) {
+        return seg.into();
+    }
+    let mut out = String::with_capacity(seg.len());
+    let mut prev: Option<char> = None;
+    for c in seg.chars() {
+        let d = match c {
+            'Ð' => 'Đ',
+            'ð' => 'đ',
+            c => c,
+        };
+        let pair = matches!(c, 'Ð' | 'ð') && prev == Some(d)
+            || matches!(prev, Some('Ð' | 'ð')) && matches!(c, 'Đ' | 'đ');
+        if !pair {
+            out.push(d);
+        }
+        prev = Some(c);
+    }
+    out.into()
+}
+
 fn compound_segments(core: &str, garbled: bool) -> Option<Vec<(&str, bool)>> {
     if core.chars().all(token::is_core_char) {
         return None;
@@ -1328,6 +1353,7 @@ impl Restorer {
             seg.to_string()
         };
         let fix = |seg: &str| -> String {
+            let seg = &eth_as_d(seg);
             // A number glued to the abbreviation (2022QD): fix the letters only.
             let digits = seg.len() - seg.trim_start_matches(|c: char| c.is_ascii_digit()).len();
             let (num, seg) = seg.split_at(digits);
