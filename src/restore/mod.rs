@@ -309,35 +309,35 @@ enum Plan {
     Compound(Vec<Plan>),
 }
 
-/// The words of a core like `chí/xã`, `đua-Khen` or `này.Điều` (a sentence glued to the next one
-/// by a missing space): two or more letter-only parts joined by punctuation, not all in capitals
-/// when joined by `-` or `/` (those are codes: `NQ/ĐU`, `KH-UBND`). Returns each part with
-/// whether a sentence ends before it.
 /// Tesseract's Vietnamese model reads the Đ of an abbreviation as Ð (U+00D0, the Icelandic eth),
-/// alone or after the Đ it read as well (`QĐÐ-UBND` for `QĐ-UBND`, `NQ/ĐÐU` for `NQ/ĐU`). The eth
-/// has no place in Vietnamese: a pair is one Đ, a lone eth a Đ.
+/// alone or next to the Đ it read as well (`QĐÐ-UBND` for `QĐ-UBND`, `NQ/ĐÐU` for `NQ/ĐU`). The eth
+/// has no place in Vietnamese: it is a Đ, and a Đ next to it is the same letter read twice.
 fn eth_as_d(seg: &str) -> std::borrow::Cow<'_, str> {
     if !seg.contains(['Ð', 'ð']) {
         return seg.into();
     }
     let mut out = String::with_capacity(seg.len());
-    let mut prev: Option<char> = None;
+    // The last letter written, and whether it was read as an eth.
+    let mut prev: Option<(char, bool)> = None;
     for c in seg.chars() {
+        let eth = matches!(c, 'Ð' | 'ð');
         let d = match c {
             'Ð' => 'Đ',
             'ð' => 'đ',
             c => c,
         };
-        let pair = matches!(c, 'Ð' | 'ð') && prev == Some(d)
-            || matches!(prev, Some('Ð' | 'ð')) && matches!(c, 'Đ' | 'đ');
-        if !pair {
+        if !matches!(prev, Some((p, was_eth)) if p == d && (was_eth || eth)) {
             out.push(d);
         }
-        prev = Some(c);
+        prev = Some((d, eth));
     }
     out.into()
 }
 
+/// The words of a core like `chí/xã`, `đua-Khen` or `này.Điều` (a sentence glued to the next one
+/// by a missing space): two or more letter-only parts joined by punctuation, not all in capitals
+/// when joined by `-` or `/` (those are codes: `NQ/ĐU`, `KH-UBND`). Returns each part with
+/// whether a sentence ends before it.
 fn compound_segments(core: &str, garbled: bool) -> Option<Vec<(&str, bool)>> {
     if core.chars().all(token::is_core_char) {
         return None;
