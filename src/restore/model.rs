@@ -12,8 +12,10 @@
 //! 8-bit quantized log-probability, then the quantized log-backoff of the n-gram as a context
 //! (orders below N, when the smoothing has backoffs) and the second quantized log-probability (mixed
 //! models), one byte each. Everything a lookup needs sits in one record, so a found n-gram costs one
-//! cache miss, not one per array. Lookups are one hash and a short linear probe, KenLM-style, and
-//! nothing is parsed at load time but the small tables.
+//! cache miss, not one per array. Lookups are one hash and a short linear probe, KenLM-style, in a
+//! table ordered by fingerprint along each probe run (format version 5; see [`build_table`]), so
+//! a missing n-gram stops as early as a found one. Nothing is parsed at load time but the small
+//! tables.
 //!
 //! Scores are interpolated modified Kneser–Ney (Chen & Goodman 1998) in backoff form: the
 //! probability of the longest stored n-gram, times the backoffs of the longer contexts.
@@ -26,7 +28,7 @@ use rustc_hash::FxHashMap;
 use super::RestoreError;
 
 pub const MAGIC: &[u8; 8] = b"VNPLANLM";
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const HEADER_LEN: usize = 64;
 /// Highest order the 16-bit id packing of a `u64` key allows.
 pub const MAX_ORDER: usize = 4;
@@ -165,13 +167,31 @@ impl RecordLayout {
 }
 
 /// Build one probing table (records of `layout`) from (key, quantized log-probability, quantized
-/// log-backoff, second quantized log-probability) entries; deterministic for the same input order.
+/// log-backoff, second quantized log-probability) entries; the same bytes for the same entries in
+/// any order.
+///
+/// The table is ordered (Amble & Knuth 1974, "Ordered hash tables"): along the probe run from an
+/// entry's home slot to the entry, every record has a smaller fingerprint. Inserting in
+/// increasing fingerprint order with plain linear probing gives that order (each new entry is the
+/// largest so far, so it takes the first free slot), and a lookup can stop at the first record
+/// with a larger fingerprint: a missing n-gram, the common case in a lattice, costs as few slots
+/// as a found one (½(1 + 1/(1 − α)) ≈ 2.5 at the load factor of 0.75, against ½(1 + 1/(1 − α)²) ≈
+/// 8.5 for unordered linear probing), and mostly one cache line.
 pub fn build_table(entries: &[(u64, u8, u8, u8)], order: usize, layout: RecordLayout) -> Vec<u8> {
     let cap = table_capacity(entries.len());
     let w = layout.width();
+    let mut placed: Vec<(u32, u64, usize, u8, u8, u8)> = entries
+        .iter()
+        .map(|&(key, q, b, q2)| {
+            let (s, fp) = slot_and_fp(key, order, cap);
+            (fp, key, s, q, b, q2)
+        })
+        .collect();
+    // Equal fingerprints (different n-grams) in key order, for bytes that do not depend on the
+    // order of `entries`.
+    placed.sort_unstable_by_key(|&(fp, key, ..)| (fp, key));
     let mut bytes = vec![0u8; cap * w];
-    for &(key, q, b, q2) in entries {
-        let (mut s, fp) = slot_and_fp(key, order, cap);
+    for (fp, _, mut s, q, b, q2) in placed {
         while u32_at(&bytes, s * w) != 0 {
             s += 1;
             if s == cap {
@@ -320,6 +340,39 @@ struct Table {
     capacity: usize,
     width: usize,
     layout: RecordLayout,
+}
+
+impl Table {
+    /// The record of the n-gram whose [`ngram_hash`] is `h`, in the file bytes `b`.
+    fn find(&self, b: &[u8], h: u64) -> Option<Entry> {
+        let (mut s, fp) = slot_and_fp_of_hash(h, self.capacity);
+        loop {
+            let at = self.offset + self.width * s;
+            let v = u32_at(b, at);
+            // An empty slot ends the run; so does a larger fingerprint, since the table is
+            // ordered (see [`build_table`]): the n-gram would have been placed before it.
+            if v == 0 || v >> 8 > fp {
+                return None;
+            }
+            if v >> 8 == fp {
+                let backoff = if self.layout.backoff { b[at + 4] } else { 0 };
+                let second = if self.layout.second {
+                    b[at + 4 + usize::from(self.layout.backoff)]
+                } else {
+                    0
+                };
+                return Some(Entry {
+                    prob: v as u8,
+                    backoff,
+                    second,
+                });
+            }
+            s += 1;
+            if s == self.capacity {
+                s = 0;
+            }
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -521,33 +574,7 @@ impl LanguageModel {
     /// What is stored for the n-gram of this order whose [`ngram_hash`] is `h`: its quantized
     /// log-probability and log-backoff (0 for the top order).
     pub fn probe(&self, h: u64, order: usize) -> Option<Entry> {
-        let t = self.tables[order - 2];
-        let (mut s, fp) = slot_and_fp_of_hash(h, t.capacity);
-        let b = &self.map[..];
-        loop {
-            let at = t.offset + t.width * s;
-            let v = u32_at(b, at);
-            if v == 0 {
-                return None;
-            }
-            if v >> 8 == fp {
-                let backoff = if t.layout.backoff { b[at + 4] } else { 0 };
-                let second = if t.layout.second {
-                    b[at + 4 + usize::from(t.layout.backoff)]
-                } else {
-                    0
-                };
-                return Some(Entry {
-                    prob: v as u8,
-                    backoff,
-                    second,
-                });
-            }
-            s += 1;
-            if s == t.capacity {
-                s = 0;
-            }
-        }
+        self.tables[order - 2].find(&self.map, h)
     }
 
     /// Start loading the table slot of one n-gram given its [`ngram_hash`]. Scoring is bound by
@@ -717,5 +744,83 @@ impl LanguageModel {
 
     pub fn file_len(&self) -> usize {
         self.map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries with keys spread like n-grams of a small vocabulary, and distinct values.
+    fn entries(n: usize) -> Vec<(u64, u8, u8, u8)> {
+        (0..n as u64)
+            .map(|i| {
+                let key = pack(&[(i % 997) as u16 + 4, (i / 997) as u16 + 4, 7]);
+                (key, (i % 251) as u8 + 1, (i % 13) as u8, (i % 7) as u8)
+            })
+            .collect()
+    }
+
+    fn table(n: usize, layout: RecordLayout) -> Table {
+        Table {
+            offset: 0,
+            capacity: table_capacity(n),
+            width: layout.width(),
+            layout,
+        }
+    }
+
+    #[test]
+    fn ordered_tables_find_every_entry_and_stop_early_on_missing_ones() {
+        let layout = RecordLayout {
+            backoff: true,
+            second: true,
+        };
+        let order = 3;
+        let es = entries(20_000);
+        let bytes = build_table(&es, order, layout);
+        // The same bytes whatever order the entries come in.
+        let mut reversed = es.clone();
+        reversed.reverse();
+        assert!(build_table(&reversed, order, layout) == bytes);
+        let t = table(es.len(), layout);
+        for &(key, q, b, q2) in &es {
+            let e = t.find(&bytes, ngram_hash(key, order));
+            assert_eq!(e.map(|e| (e.prob, e.backoff, e.second)), Some((q, b, q2)));
+        }
+        // Missing n-grams: the ordered search stops at a larger fingerprint; a search of the whole
+        // run up to the next empty slot finds nothing either, bar a fingerprint shared by chance.
+        let (mut slots_ordered, mut slots_run, mut found) = (0usize, 0usize, 0usize);
+        for i in 0..20_000u64 {
+            let key = pack(&[(i % 991) as u16 + 4, (i / 991) as u16 + 4, 8]);
+            let h = ngram_hash(key, order);
+            let (home, fp) = slot_and_fp_of_hash(h, t.capacity);
+            let mut s = home;
+            let mut stopped = false;
+            loop {
+                let v = u32_at(&bytes, s * t.width);
+                if v == 0 {
+                    break;
+                }
+                if v >> 8 > fp {
+                    stopped = true;
+                }
+                if !stopped {
+                    slots_ordered += 1;
+                }
+                slots_run += 1;
+                found += usize::from(v >> 8 == fp);
+                s = (s + 1) % t.capacity;
+            }
+            if t.find(&bytes, h).is_some() {
+                found += 1;
+            }
+        }
+        assert!(found <= 2, "{found} missing n-grams found");
+        // About 2.5 slots against 8.5 at a load of 0.75.
+        assert!(
+            slots_ordered * 2 < slots_run,
+            "ordered {slots_ordered} slots, whole runs {slots_run}"
+        );
     }
 }
