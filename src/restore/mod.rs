@@ -135,9 +135,10 @@ pub struct Params {
     /// Skeleton candidates rarer than the most frequent one by more than this (nats) are dropped.
     /// Measured on the dev split, stripped (tokens matched; restoration speed on one core):
     /// 12 nats and 8 give the same output on the seeds, legal text, the garbled seeds and
-    /// Tesseract `vie` text, and lose 10 of 102,495 tokens of baomoi news and 19 of 203 k of
-    /// vietnews, for 1.14–1.17 times the speed (fewer candidates, fewer lookups); 7 loses 58 and
-    /// 95, 6 loses 172 and 231.
+    /// Tesseract `vie` text; 8 loses 10 of 102,495 tokens of baomoi news, 19 of 203 k of
+    /// vietnews, 1 of tax news and 2 of administrative text, for 1.12–1.17 times the speed in a
+    /// quiet hour (fewer candidates, fewer lookups); 7 loses 58 and 95 news tokens, 6 loses 172
+    /// and 231.
     pub rare_margin: f32,
     /// Extra cost of keeping letters glued to digits or symbols (x3, K&) in unmarked text.
     pub glued_extra: f32,
