@@ -55,10 +55,12 @@ impl Pipeline {
         ocr::release_engines();
     }
 
-    /// The version string of everything that shapes the output: the pipeline and the model.
+    /// The version string of everything that shapes the output: the pipeline, the model and the
+    /// decoder settings. Incremental ingest reprocesses (or counts as stale) a document made under
+    /// another one.
     pub fn version(&self) -> String {
         match &self.options.restorer {
-            Some(r) => format!("{PIPELINE_VERSION}+{}", r.model_id()),
+            Some(r) => format!("{PIPELINE_VERSION}+{}+{}", r.model_id(), r.settings_id()),
             None => PIPELINE_VERSION.to_string(),
         }
     }

@@ -821,3 +821,31 @@ fn the_build_adds_place_names_the_inventory_lacks() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn decoder_settings_are_part_of_the_pipeline_version() {
+    use vnplan::pipeline::{Pipeline, PipelineOptions};
+    let version = |r: Restorer| {
+        Pipeline::new(PipelineOptions {
+            restorer: Some(std::sync::Arc::new(r)),
+            ..PipelineOptions::default()
+        })
+        .version()
+    };
+    let plain = version(restorer());
+    assert_eq!(
+        plain,
+        version(restorer()),
+        "same model and settings, same version"
+    );
+    assert!(plain.contains(&restorer().model_id()), "{plain}");
+    let mut other = restorer();
+    other.params.set("rare_margin=12").expect("a known setting");
+    let changed = version(other);
+    assert_ne!(plain, changed, "another setting must change the version");
+    assert_eq!(
+        plain.rsplit_once('+').map(|(head, _)| head),
+        changed.rsplit_once('+').map(|(head, _)| head),
+        "only the settings part differs"
+    );
+}

@@ -732,6 +732,15 @@ impl Restorer {
         self.name.clone()
     }
 
+    /// A hash of the decoder settings ([`Params`]), e.g. `p1a2b3c4d`: the same model decodes
+    /// differently under other settings, so they are part of what made a document.
+    pub fn settings_id(&self) -> String {
+        format!(
+            "p{:08x}",
+            crc32fast::hash(format!("{:?}", self.params).as_bytes())
+        )
+    }
+
     pub fn language_model(&self) -> &LanguageModel {
         &self.lm
     }
