@@ -53,7 +53,8 @@ impl std::fmt::Display for Failure {
 /// Turns one input file into a [`Document`]. The pipeline implements it; the batch calls it from
 /// several threads at once.
 pub trait Processor: Sync {
-    /// Pipeline + model version: a stored document made by another version is stale.
+    /// Pipeline + model + decoder-settings version: a stored document made by another version is
+    /// stale.
     fn version(&self) -> String;
     /// Process the file whose content hashes to `sha256`.
     fn process(&self, path: &Path, sha256: &str) -> Result<Document, Failure>;
