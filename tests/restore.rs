@@ -615,7 +615,7 @@ fn first_reading(
 ) -> (
     Vec<Vec<vnplan::restore::decode::Cand>>,
     Vec<usize>,
-    vnplan::restore::adapt::Pairs,
+    vnplan::restore::adapt::Pairs<'static>,
 ) {
     let slots: Vec<Vec<_>> = rows
         .iter()
@@ -690,6 +690,58 @@ fn second_look_does_not_count_a_reading_for_itself() {
     assert_eq!(choice[4], 1);
 }
 
+#[test]
+fn second_look_weighs_the_words_of_the_text_against_the_corpus() {
+    use vnplan::restore::adapt::{revisit, Lexicon, Pairs};
+    // Units 20 and 21 spell one skeleton; the corpus writes 21 four times as often as 20.
+    let mut lexicon = Lexicon {
+        skeleton: (0..64).collect(),
+        share: vec![1.0; 64],
+        skeletons: 64,
+    };
+    lexicon.skeleton[21] = 20;
+    lexicon.share[20] = 0.2;
+    lexicon.share[21] = 0.8;
+    // A text whose first reading has `times20` of 20 and `times21` of 21, each between syllables
+    // of its own (no pair repeats), then a slot read 21 with 20 as the runner-up.
+    let text = |times20: usize, times21: usize| -> Vec<Vec<vnplan::restore::decode::Cand>> {
+        let mut slots = Vec::new();
+        let mut next = 30u16;
+        for u in std::iter::repeat_n(20, times20).chain(std::iter::repeat_n(21, times21)) {
+            slots.push(vec![cand(u, 0.0)]);
+            slots.push(vec![cand(next, 0.0)]);
+            next += 1;
+        }
+        slots.push(vec![cand(21, 0.0), cand(20, -0.5)]);
+        slots.push(vec![cand(next, 0.0)]);
+        slots
+    };
+    let second_look = |slots: &[Vec<vnplan::restore::decode::Cand>], words: bool| {
+        let first = vec![0; slots.len()];
+        let reading = std::iter::once((slots, &first[..]));
+        let pairs = if words {
+            Pairs::with_words(reading, &lexicon, 0.7, 10.0)
+        } else {
+            Pairs::of(reading)
+        };
+        let mut choice = first.clone();
+        revisit(&pairs, slots, &mut choice, 2.0, 3, by_score);
+        choice[slots.len() - 2]
+    };
+    // Eight readings of 20 and none of 21: far more 20 than the corpus share; the slot becomes 20.
+    let slots = text(8, 0);
+    assert_eq!(second_look(&slots, true), 1);
+    assert_eq!(
+        second_look(&slots, false),
+        0,
+        "word pairs alone see nothing"
+    );
+    // Two of 20 and eight of 21, as the corpus has them: the first reading stays.
+    assert_eq!(second_look(&text(2, 8), true), 0);
+    // A single other reading of 20 is too little against the corpus.
+    assert_eq!(second_look(&text(1, 0), true), 0);
+}
+
 /// The shipped model (models/), as the pipeline uses it.
 fn shipped() -> Restorer {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/vnplan-vi-4gram.lm");
@@ -732,6 +784,36 @@ fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
         r.restore_long(&gold, Origin::Typed, false).text,
         clean_without
     );
+}
+
+#[test]
+fn second_look_at_the_words_repairs_a_stripped_plan_with_the_shipped_model() {
+    // Example plan 003, all marks stripped: with the single words counted in the second look,
+    // `cộng dồn` (add up) comes out right where the plan's other readings of `cong` and `don`
+    // decide it; without them the first reading's `cổng đồn` stays.
+    let gold = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract/003.txt"),
+    )
+    .unwrap();
+    let stripped = strip_text(&gold);
+    let mut r = shipped();
+    assert!(r.params.adapt_words > 0.0, "on by default");
+    let with = r.restore_long(&stripped, Origin::Typed, false);
+    r.params.adapt_words = 0.0;
+    let without = r.restore_long(&stripped, Origin::Typed, false);
+    let (a, b) = (
+        token_accuracy(&with.text, &gold),
+        token_accuracy(&without.text, &gold),
+    );
+    assert!(
+        a.matched > b.matched,
+        "with words: {} of {}, without: {}",
+        a.matched,
+        a.total,
+        b.matched
+    );
+    assert!(without.text.contains("phải cổng đồn công việc"));
+    assert!(with.text.contains("phải cộng dồn công việc"));
 }
 
 #[test]

@@ -15,6 +15,10 @@ use rustc_hash::FxHashMap;
 use super::decode::Cand;
 use super::model::RESERVED;
 
+/// Bonus (nats) a rival needs over the first reading, when single words count, for its slot to
+/// be decoded again.
+const WORD_MIN_GAIN: f32 = 1.0;
+
 /// Slots on each side of a revisited slot that may change with it.
 const WINDOW: usize = 2;
 
@@ -23,32 +27,143 @@ fn is_syllable(u: u16) -> bool {
 }
 
 /// Counts of the syllable pairs of a first reading (of one text or of several that belong together).
-pub struct Pairs {
+pub struct Pairs<'a> {
     counts: FxHashMap<(u16, u16), u32>,
     /// Units that occur in some pair (a bit per unit): most candidates occur nowhere in the text,
     /// and need no lookup.
     present: Vec<u64>,
+    /// The single words of the reading, when they count too ([`Pairs::with_words`]).
+    words: Option<Words<'a>>,
 }
 
-impl Pairs {
+/// Per syllable: which skeleton it spells and its share of that skeleton in the corpus
+/// (P(syllable | skeleton)): what a text's own choices are weighed against.
+pub struct Lexicon {
+    /// Skeleton index per unit (`u32::MAX` for units that spell none).
+    pub skeleton: Vec<u32>,
+    pub share: Vec<f32>,
+    /// How many skeletons there are.
+    pub skeletons: usize,
+}
+
+/// The words of a first reading: how often each syllable and each skeleton was read.
+struct Words<'a> {
+    lexicon: &'a Lexicon,
+    units: Vec<u32>,
+    skeletons: Vec<u32>,
+    /// The bonus of a reading the text has nowhere else, by how often the text reads its
+    /// skeleton elsewhere: `weight × ln(prior / (times + prior))`, the same for every such reading
+    /// (most candidates), so computed once.
+    absent: Vec<f32>,
+    weight: f32,
+    prior: f32,
+}
+
+impl<'a> Pairs<'a> {
     /// The pairs of each text's reading: its slots and the candidate chosen in each.
-    pub fn of<'a>(readings: impl Iterator<Item = (&'a [Vec<Cand>], &'a [usize])>) -> Pairs {
+    pub fn of<'b>(readings: impl Iterator<Item = (&'b [Vec<Cand>], &'b [usize])>) -> Pairs<'a> {
         let mut pairs = Pairs {
             counts: FxHashMap::default(),
             present: vec![0; (usize::from(u16::MAX) + 1) / 64],
+            words: None,
+        };
+        for (slots, choice) in readings {
+            pairs.add(&units(slots, choice));
+        }
+        pairs
+    }
+
+    /// [`Pairs::of`], and the single words too: a candidate read more often in this text than its
+    /// share of its skeleton in the corpus would have it gets a bonus, `weight` times the log of
+    /// that ratio, and its rivals a penalty. A text's names and terms (`Nguyễn`, `ngỗng`) recur
+    /// where the n-gram context does not settle them. `prior` (in words) is how much the corpus
+    /// share counts against the text's own: with few readings of a skeleton the ratio stays near 1.
+    pub fn with_words<'b>(
+        readings: impl Iterator<Item = (&'b [Vec<Cand>], &'b [usize])>,
+        lexicon: &'a Lexicon,
+        weight: f32,
+        prior: f32,
+    ) -> Pairs<'a> {
+        let mut pairs = Pairs::of(std::iter::empty());
+        let mut words = Words {
+            lexicon,
+            units: vec![0; lexicon.skeleton.len()],
+            skeletons: vec![0; lexicon.skeletons],
+            absent: Vec::new(),
+            weight,
+            prior,
         };
         for (slots, choice) in readings {
             let units = units(slots, choice);
-            for w in units.windows(2) {
-                if is_syllable(w[0]) && is_syllable(w[1]) {
-                    *pairs.counts.entry((w[0], w[1])).or_default() += 1;
-                    for u in [w[0], w[1]] {
-                        pairs.present[usize::from(u) / 64] |= 1 << (u % 64);
-                    }
+            pairs.add(&units);
+            for &u in &units {
+                if let Some(&k) = lexicon
+                    .skeleton
+                    .get(usize::from(u))
+                    .filter(|&&k| k != u32::MAX)
+                {
+                    words.units[usize::from(u)] += 1;
+                    words.skeletons[k as usize] += 1;
                 }
             }
         }
+        let most = words.skeletons.iter().copied().max().unwrap_or(0);
+        words.absent = (0..=most)
+            .map(|times| weight * (prior / (times as f32 + prior)).ln())
+            .collect();
+        pairs.words = Some(words);
         pairs
+    }
+
+    fn add(&mut self, units: &[u16]) {
+        for w in units.windows(2) {
+            if is_syllable(w[0]) && is_syllable(w[1]) {
+                *self.counts.entry((w[0], w[1])).or_default() += 1;
+                for u in [w[0], w[1]] {
+                    self.present[usize::from(u) / 64] |= 1 << (u % 64);
+                }
+            }
+        }
+    }
+
+    /// The word bonus of reading `unit` at a slot whose first reading was `first` (which is left
+    /// out of the counts).
+    fn word(&self, unit: u16, first: u16) -> f32 {
+        let Some(w) = &self.words else {
+            return 0.0;
+        };
+        let skeleton_of = |u: u16| {
+            w.lexicon
+                .skeleton
+                .get(usize::from(u))
+                .copied()
+                .filter(|&k| k != u32::MAX)
+        };
+        let Some(skeleton) = skeleton_of(unit) else {
+            return 0.0;
+        };
+        let own_skeleton = skeleton_of(first) == Some(skeleton);
+        let of_skeleton = w.skeletons[skeleton as usize] - u32::from(own_skeleton);
+        if of_skeleton == 0 {
+            return 0.0;
+        }
+        let of_unit = w.units[usize::from(unit)] - u32::from(unit == first);
+        if of_unit == 0 {
+            return w.absent[of_skeleton as usize];
+        }
+        let share = w.lexicon.share[usize::from(unit)];
+        let expected = w.prior * share;
+        w.weight * ((of_unit as f32 + expected) / ((of_skeleton as f32 + w.prior) * share)).ln()
+    }
+
+    /// With single words every ambiguous slot has some bonus; one whose rivals gain less than
+    /// [`WORD_MIN_GAIN`] is not worth its second decoding.
+    fn min_gain(&self) -> f32 {
+        if self.words.is_some() {
+            WORD_MIN_GAIN
+        } else {
+            0.0
+        }
     }
 
     fn present(&self, u: u16) -> bool {
@@ -102,7 +217,7 @@ pub fn revisit(
         } else {
             0.0
         };
-        weight * (left + right)
+        weight * (left + right) + pairs.word(unit, units[i])
     };
     let n = slots.len();
     let mut window = vec![false; n];
@@ -113,7 +228,7 @@ pub fn revisit(
         let first = bonus(i, units[i]);
         if slot
             .iter()
-            .any(|c| c.unit != units[i] && bonus(i, c.unit) > first)
+            .any(|c| c.unit != units[i] && bonus(i, c.unit) > first + pairs.min_gain())
         {
             window[i.saturating_sub(WINDOW)..=(i + WINDOW).min(n - 1)].fill(true);
         }

@@ -155,6 +155,12 @@ pub struct Params {
     /// Bonus (nats per side) for a reading that forms a word pair the text has elsewhere
     /// ([`adapt`]); 0 turns the second look off.
     pub adapt_weight: f32,
+    /// Weight of the single words in the second look ([`adapt::Pairs::with_words`]): a reading
+    /// the text has more often than the corpus share of its skeleton gains, its rivals lose; 0:
+    /// word pairs only.
+    pub adapt_words: f32,
+    /// How many words the corpus share of a skeleton counts for against the text's own readings.
+    pub adapt_prior: f32,
     /// Bonus (nats per word) for the syllables of a place name that capitalized words without
     /// marks spell ([`Restorer::favour_names`]); 0 turns it off.
     pub name_bonus: f32,
@@ -190,6 +196,8 @@ impl Params {
             "kn_weight" => self.kn_weight = f as f32,
             "known_edit_extra" => self.known_edit_extra = f as f32,
             "adapt_weight" => self.adapt_weight = f as f32,
+            "adapt_words" => self.adapt_words = f as f32,
+            "adapt_prior" => self.adapt_prior = f as f32,
             "ocr_marks" => self.ocr_marks = f as f32,
             "name_bonus" => self.name_bonus = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
@@ -218,6 +226,8 @@ impl Default for Params {
             kn_weight: -1.0,
             known_edit_extra: 3.0,
             adapt_weight: 2.0,
+            adapt_words: 0.7,
+            adapt_prior: 10.0,
             name_bonus: 0.75,
             ocr_marks: 1.0,
         }
@@ -278,6 +288,8 @@ pub struct Restorer {
     name: String,
     /// How Tesseract's Vietnamese model misreads marks, when the model has its pairs.
     marks: Option<MarkChannel>,
+    /// Skeleton and corpus share of each syllable, for the second look.
+    lexicon: adapt::Lexicon,
     pub params: Params,
     /// Candidates of cores already seen, across calls: pages of one archive share most of their
     /// words, and the channel's edit-distance search is the costly part of a garbled page.
@@ -690,6 +702,22 @@ impl Restorer {
                     .then(a.cmp(&b))
             });
         }
+        let mut lexicon = adapt::Lexicon {
+            skeleton: vec![u32::MAX; lm.vocab.len()],
+            share: vec![0.0; lm.vocab.len()],
+            skeletons: skeletons.len(),
+        };
+        let mut keys: Vec<&String> = skeletons.keys().collect();
+        keys.sort();
+        for (k, key) in keys.into_iter().enumerate() {
+            let ids = &skeletons[key];
+            let frequency = |u: u16| f64::from(lm.unigram[usize::from(u)]).exp();
+            let total: f64 = ids.iter().map(|&u| frequency(u)).sum();
+            for &u in ids {
+                lexicon.skeleton[usize::from(u)] = k as u32;
+                lexicon.share[usize::from(u)] = (frequency(u) / total) as f32;
+            }
+        }
         let mut skeleton_chars: Vec<(String, Vec<u8>)> = skeletons
             .keys()
             .map(|k| (k.clone(), k.chars().map(channel::letter_index).collect()))
@@ -722,6 +750,7 @@ impl Restorer {
             names,
             name,
             marks,
+            lexicon,
             params: Params::default(),
             seen: RwLock::new(FxHashMap::default()),
         })
@@ -859,12 +888,15 @@ impl Restorer {
             pl.choice = choice;
             confs.push(conf);
         }
-        let pairs = adapt::Pairs::of(
-            planned
-                .iter()
-                .filter(|pl| adapting(pl))
-                .map(|pl| (&pl.slots[..], &pl.choice[..])),
-        );
+        let readings = planned
+            .iter()
+            .filter(|pl| adapting(pl))
+            .map(|pl| (&pl.slots[..], &pl.choice[..]));
+        let pairs = if p.adapt_words > 0.0 {
+            adapt::Pairs::with_words(readings, &self.lexicon, p.adapt_words, p.adapt_prior)
+        } else {
+            adapt::Pairs::of(readings)
+        };
         for pl in planned.iter_mut().filter(|pl| adapting(pl)) {
             adapt::revisit(
                 &pairs,
