@@ -931,3 +931,63 @@ fn decoder_settings_are_part_of_the_pipeline_version() {
         "only the settings part differs"
     );
 }
+
+#[test]
+fn corpus_text_is_cut_into_its_documents() {
+    use vnplan::restore::eval::documents;
+    let text = "\nA one.\nA two.\n\n\nB one.\n \nC one.";
+    let docs = documents(text);
+    assert_eq!(
+        docs,
+        vec!["\nA one.\nA two.\n\n\n", "B one.\n \n", "C one."]
+    );
+    assert_eq!(docs.concat(), text);
+    assert_eq!(documents("one\n"), vec!["one\n"]);
+    assert!(documents("").is_empty());
+}
+
+#[test]
+fn eval_restores_each_document_on_its_own() {
+    // Two stripped documents in the corpus layout (a blank line between them), made of the lines
+    // of plan 003: `eval restore --documents` writes what restoring each alone gives, and scores
+    // the whole.
+    let plan = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract/003.txt"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = plan.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (a, b) = (lines[..20].join("\n"), lines[20..40].join("\n"));
+    let gold = format!("{a}\n\n{b}\n");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (gold_path, out_path) = (tmp.path().join("gold.txt"), tmp.path().join("out.txt"));
+    std::fs::write(&gold_path, &gold).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_vnplan"))
+        .args(["eval", "restore", "--documents", "--gold"])
+        .arg(&gold_path)
+        .arg("--output")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = String::from_utf8_lossy(&run.stdout);
+    let total = gold.split_whitespace().count();
+    assert!(
+        report.contains(&format!("of {total} gold tokens")),
+        "{report}"
+    );
+    let r = shipped();
+    let alone = |doc: &str| r.restore_long(&strip_text(doc), Origin::Typed, false).text;
+    let written = std::fs::read_to_string(&out_path).unwrap();
+    assert_eq!(
+        written,
+        alone(&format!("{a}\n\n")) + &alone(&format!("{b}\n"))
+    );
+    // Restored as one text, the two documents' words count for each other, and here that
+    // changes a reading.
+    assert_ne!(written, alone(&gold));
+    assert!(token_accuracy(&written, &gold).ratio() > 0.95);
+}

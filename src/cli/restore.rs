@@ -109,6 +109,11 @@ pub struct EvalRestoreArgs {
     /// The input was read by Tesseract's Vietnamese model (see `vnplan restore --ocr`).
     #[arg(long)]
     pub ocr: bool,
+    /// The text is corpus-style, one paragraph per line and a blank line between documents (as
+    /// `lm build --dev-out` writes the held-out split): each document is restored on its own, as
+    /// the pipeline restores one file, so the second look counts no other document's words.
+    #[arg(long)]
+    pub documents: bool,
 }
 
 /// Restoration throughput, model load time and peak memory.
@@ -300,6 +305,7 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
         params,
         garble,
         ocr,
+        documents,
     } = args;
     let mut r = load_restorer(model)?;
     for p in &params {
@@ -312,7 +318,15 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
         None => eval::strip_text(&gold_text),
     };
     let t0 = std::time::Instant::now();
-    let out = r.restore_long(&input_text, origin_of(ocr), false);
+    let out = if documents {
+        let mut out = vnplan::restore::Restored::default();
+        for doc in eval::documents(&input_text) {
+            out.push(r.restore_long(doc, origin_of(ocr), false));
+        }
+        out
+    } else {
+        r.restore_long(&input_text, origin_of(ocr), false)
+    };
     let secs = t0.elapsed().as_secs_f64();
     if let Some(o) = output {
         std::fs::write(&o, &out.text).with_context(|| format!("{}: cannot write", o.display()))?;

@@ -203,12 +203,13 @@ pub fn is_marked_syllable(w: &str) -> bool {
         && CODAS.contains(&plain(&chars[last + 1..]).as_str())
 }
 
-/// Each non-blank line of a corpus file and whether it belongs to the development split (every
-/// `dev_every`-th document; documents are separated by blank lines). Returns the document count.
+/// Each non-blank line of a corpus file, whether it belongs to the development split (every
+/// `dev_every`-th document; documents are separated by blank lines) and its document's number.
+/// Returns the document count.
 fn for_each_line(
     path: &Path,
     dev_every: usize,
-    mut f: impl FnMut(&str, bool) -> anyhow::Result<()>,
+    mut f: impl FnMut(&str, bool, usize) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
     let reader = open_text(path)?;
     let mut doc = 0usize;
@@ -223,7 +224,11 @@ fn for_each_line(
             continue;
         }
         prev_blank = false;
-        f(&line, dev_every > 0 && doc % dev_every == dev_every / 2)?;
+        f(
+            &line,
+            dev_every > 0 && doc % dev_every == dev_every / 2,
+            doc,
+        )?;
     }
     Ok(doc)
 }
@@ -255,7 +260,7 @@ pub fn attested(
                 folders.push(folder);
                 folders.len() - 1
             });
-        for_each_line(path, dev_every, |line, dev| {
+        for_each_line(path, dev_every, |line, dev, _| {
             if dev {
                 return Ok(());
             }
@@ -351,7 +356,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             .and_then(|p| p.file_name())
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "corpus".into());
-        let doc = for_each_line(path, opts.dev_every, |line, dev| {
+        // The document of the last line written to the development split, which keeps the
+        // corpus layout: a blank line between documents (`eval restore --documents`).
+        let mut dev_doc: Option<usize> = None;
+        let doc = for_each_line(path, opts.dev_every, |line, dev, doc| {
             if dev {
                 if let Some(d) = &opts.dev_out {
                     let dev_path = d.join(format!("{folder}.txt"));
@@ -360,8 +368,13 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                             std::fs::File::create(&dev_path).map_err(|e| io_err(&dev_path, e))?;
                         dev_writers.insert(dev_path.clone(), (f, 0));
                     }
-                    if let Some((f, _)) = dev_writers.get_mut(&dev_path) {
+                    if let Some((f, lines)) = dev_writers.get_mut(&dev_path) {
                         if dev_written < opts.dev_max_bytes {
+                            if *lines > 0 && dev_doc != Some(doc) {
+                                writeln!(f).map_err(|e| io_err(&dev_path, e))?;
+                            }
+                            dev_doc = Some(doc);
+                            *lines += 1;
                             writeln!(f, "{line}").map_err(|e| io_err(&dev_path, e))?;
                             dev_written += line.len() + 1;
                         }

@@ -26,6 +26,33 @@ impl Accuracy {
     }
 }
 
+/// Corpus-style text cut into its documents: each piece ends after the blank line(s) that close
+/// it (the last, at the text's end), and together they are exactly the text.
+pub fn documents(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut pos) = (0, 0);
+    // Whether the current piece has a non-blank line, and a blank line after it.
+    let (mut content, mut closed) = (false, false);
+    for line in text.split_inclusive('\n') {
+        let blank = line.trim().is_empty();
+        if !blank && closed {
+            out.push(&text[start..pos]);
+            start = pos;
+            closed = false;
+        }
+        if !blank {
+            content = true;
+        } else if content {
+            closed = true;
+        }
+        pos += line.len();
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
 /// The form both sides are compared in.
 pub fn comparable(text: &str) -> String {
     canonical_tones(&text.nfc().collect::<String>())

@@ -235,7 +235,7 @@ impl Default for Params {
 }
 
 /// Restored text and its per-token record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Restored {
     pub text: String,
     /// Tokens whose text changed.
@@ -244,6 +244,12 @@ pub struct Restored {
 }
 
 impl Restored {
+    /// Add the restoration of the text that follows this one.
+    pub fn push(&mut self, part: Restored) {
+        let mut chars = self.text.chars().count();
+        self.append(part, &mut chars);
+    }
+
     /// Add the restoration of the text that follows, its offsets shifted by `chars`, the length
     /// of this one in chars.
     fn append(&mut self, part: Restored, chars: &mut usize) {
@@ -786,7 +792,9 @@ impl Restorer {
     /// after a blank line), so offsets and tokens are those one call on the whole page would give
     /// except there. Consecutive blocks, across pages, are grouped into scopes of up to
     /// [`BLOCK_TOKENS`] tokens that share their word pairs for the second look ([`adapt`]): short
-    /// pages of one plan help each other. Scopes are restored in parallel.
+    /// pages of one plan help each other. Scopes are restored in parallel. (The whole document
+    /// as one scope was measured: 5 more tokens right on the stripped seeds, 8 fewer on the
+    /// garbled ones, about even on the dev split.)
     pub fn restore_pages(&self, pages: &[&str], confidence: bool) -> Vec<Restored> {
         let pages: Vec<(&str, Origin)> = pages.iter().map(|&p| (p, Origin::Typed)).collect();
         self.restore_pages_from(&pages, confidence)
