@@ -319,11 +319,11 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
     };
     let t0 = std::time::Instant::now();
     let out = if documents {
-        let mut out = vnplan::restore::Restored::default();
-        for doc in eval::documents(&input_text) {
-            out.push(r.restore_long(doc, origin_of(ocr), false));
-        }
-        out
+        vnplan::restore::Restored::concat(
+            eval::documents(&input_text)
+                .into_iter()
+                .map(|doc| r.restore_long(doc, origin_of(ocr), false)),
+        )
     } else {
         r.restore_long(&input_text, origin_of(ocr), false)
     };

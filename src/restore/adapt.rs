@@ -151,7 +151,7 @@ impl<'a> Pairs<'a> {
         if of_unit == 0 {
             return w.absent[of_skeleton as usize];
         }
-        let share = w.lexicon.share[usize::from(unit)];
+        let share = w.lexicon.share[usize::from(unit)].max(f32::MIN_POSITIVE);
         let expected = w.prior * share;
         w.weight * ((of_unit as f32 + expected) / ((of_skeleton as f32 + w.prior) * share)).ln()
     }

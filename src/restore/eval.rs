@@ -26,8 +26,9 @@ impl Accuracy {
     }
 }
 
-/// Corpus-style text cut into its documents: each piece ends after the blank line(s) that close
-/// it (the last, at the text's end), and together they are exactly the text.
+/// Corpus-style text cut into its documents: each piece is a document's lines and the blank
+/// lines after it (the last piece ends where the text does), so together they are exactly the
+/// text.
 pub fn documents(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut start, mut pos) = (0, 0);

@@ -244,10 +244,14 @@ pub struct Restored {
 }
 
 impl Restored {
-    /// Add the restoration of the text that follows this one.
-    pub fn push(&mut self, part: Restored) {
-        let mut chars = self.text.chars().count();
-        self.append(part, &mut chars);
+    /// The restorations of consecutive texts as that of their concatenation.
+    pub fn concat(parts: impl IntoIterator<Item = Restored>) -> Restored {
+        let mut out = Restored::default();
+        let mut chars = 0;
+        for part in parts {
+            out.append(part, &mut chars);
+        }
+        out
     }
 
     /// Add the restoration of the text that follows, its offsets shifted by `chars`, the length
