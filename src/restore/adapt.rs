@@ -46,6 +46,16 @@ pub struct Lexicon {
     pub skeletons: usize,
 }
 
+impl Lexicon {
+    /// The skeleton `unit` spells, if it is a syllable.
+    fn skeleton_of(&self, unit: u16) -> Option<u32> {
+        self.skeleton
+            .get(usize::from(unit))
+            .copied()
+            .filter(|&k| k != u32::MAX)
+    }
+}
+
 /// The words of a first reading: how often each syllable and each skeleton was read.
 struct Words<'a> {
     lexicon: &'a Lexicon,
@@ -97,11 +107,7 @@ impl<'a> Pairs<'a> {
             let units = units(slots, choice);
             pairs.add(&units);
             for &u in &units {
-                if let Some(&k) = lexicon
-                    .skeleton
-                    .get(usize::from(u))
-                    .filter(|&&k| k != u32::MAX)
-                {
+                if let Some(k) = lexicon.skeleton_of(u) {
                     words.units[usize::from(u)] += 1;
                     words.skeletons[k as usize] += 1;
                 }
@@ -132,17 +138,10 @@ impl<'a> Pairs<'a> {
         let Some(w) = &self.words else {
             return 0.0;
         };
-        let skeleton_of = |u: u16| {
-            w.lexicon
-                .skeleton
-                .get(usize::from(u))
-                .copied()
-                .filter(|&k| k != u32::MAX)
-        };
-        let Some(skeleton) = skeleton_of(unit) else {
+        let Some(skeleton) = w.lexicon.skeleton_of(unit) else {
             return 0.0;
         };
-        let own_skeleton = skeleton_of(first) == Some(skeleton);
+        let own_skeleton = w.lexicon.skeleton_of(first) == Some(skeleton);
         let of_skeleton = w.skeletons[skeleton as usize] - u32::from(own_skeleton);
         if of_skeleton == 0 {
             return 0.0;

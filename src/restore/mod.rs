@@ -717,11 +717,8 @@ impl Restorer {
             share: vec![0.0; lm.vocab.len()],
             skeletons: skeletons.len(),
         };
-        let mut keys: Vec<&String> = skeletons.keys().collect();
-        keys.sort();
-        for (k, key) in keys.into_iter().enumerate() {
-            let ids = &skeletons[key];
-            let frequency = |u: u16| f64::from(lm.unigram[usize::from(u)]).exp();
+        let frequency = |u: u16| f64::from(lm.unigram[usize::from(u)]).exp();
+        for (k, ids) in skeletons.values().enumerate() {
             let total: f64 = ids.iter().map(|&u| frequency(u)).sum();
             for &u in ids {
                 lexicon.skeleton[usize::from(u)] = k as u32;
