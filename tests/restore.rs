@@ -31,6 +31,7 @@ fn build_fixture(out: &Path, smoothing: Smoothing) {
         weights: vec![],
         smoothing,
         attest_min: 0,
+        attest_plain: 0.0,
     })
     .expect("fixture model builds");
 }
@@ -891,14 +892,14 @@ fn the_build_adds_place_names_the_inventory_lacks() {
         .enumerate()
         .map(|(i, w)| (w.clone(), i as u16))
         .collect();
-    let added = vnplan::restore::build::attested(&files, 4, &ids, 2).unwrap();
+    let added = vnplan::restore::build::attested(&files, 4, &ids, 2, 0.0).unwrap();
     assert_eq!(
         added,
         vec![("lắk".to_string(), 12), ("đắk".to_string(), 12)],
-        "two folders, no typo, no run-together word, nothing held out"
+        "two folders, no typo, nothing held out; `càphê` is no two syllables of this inventory"
     );
     // A higher threshold keeps none.
-    assert!(vnplan::restore::build::attested(&files, 4, &ids, 13)
+    assert!(vnplan::restore::build::attested(&files, 4, &ids, 13, 0.0)
         .unwrap()
         .is_empty());
 }
@@ -986,4 +987,80 @@ fn eval_restores_each_document_on_its_own() {
     // changes a reading.
     assert_ne!(written, alone(&gold));
     assert!(token_accuracy(&written, &gold).ratio() > 0.95);
+}
+
+#[test]
+fn the_build_adds_run_together_words_and_loanwords() {
+    // `càphê` is two inventory syllables run together; `top` is written about as often as `tốp`,
+    // which spells the same letters; `nguyen` a third as often as `nguyễn`.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("attest-plain-corpus");
+    let _ = std::fs::remove_dir_all(&root);
+    let doc = "Tỉnh giao kế hoạch càphê top tốp, nguyen nguyễn nguyễn nguyễn.\n";
+    for folder in ["a", "b"] {
+        let dir = root.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!("{}\n", doc.repeat(2)).repeat(4);
+        std::fs::write(dir.join("part.txt"), text).unwrap();
+    }
+    let files = vec![root.join("a/part.txt"), root.join("b/part.txt")];
+    let mut vocab = vnplan::restore::build::read_vocab(&fixtures().join("syllables.txt")).unwrap();
+    for w in ["cà", "phê", "tốp", "nguyễn"] {
+        assert!(!vocab.iter().any(|v| v == w));
+        vocab.push(w.to_string());
+    }
+    let ids = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.clone(), i as u16))
+        .collect();
+    let attested = |share: f64| -> Vec<String> {
+        vnplan::restore::build::attested(&files, 4, &ids, 2, share)
+            .unwrap()
+            .into_iter()
+            .map(|(w, n)| {
+                assert_eq!(
+                    n,
+                    if w == "nguyen" || w == "top" || w == "càphê" {
+                        12
+                    } else {
+                        0
+                    }
+                );
+                w
+            })
+            .collect()
+    };
+    assert_eq!(attested(0.0), ["càphê"], "no plain words without a share");
+    assert_eq!(
+        attested(0.5),
+        ["càphê", "top"],
+        "`nguyen` is a third of `nguyễn`"
+    );
+    assert_eq!(attested(0.3), ["càphê", "nguyen", "top"]);
+}
+
+/// Three lines of unmarked news-like text (written for this test).
+const UNMARKED_NEWS: &str =
+    "Ca si Minh Anh gap mat fan tai Ha Noi, nhieu fan da den tu som de xin chu ky.\n\
+Chiec oto cho 4 nguoi bi hu hong nang sau vu va cham voi xe moto.\n\
+Bai hat nay lot top 10 ca khuc duoc nghe nhieu nhat tuan qua.\n";
+
+#[test]
+fn unmarked_text_keeps_its_loanwords_with_the_shipped_model() {
+    let r = shipped();
+    let out = r.restore_long(UNMARKED_NEWS, Origin::Typed, false).text;
+    assert_eq!(
+        out,
+        "Ca sĩ Minh Anh gặp mặt fan tại Hà Nội, nhiều fan đã đến từ sớm để xin chữ ký.\n\
+Chiếc ôtô chở 4 người bị hư hỏng nặng sau vụ va chạm với xe môtô.\n\
+Bài hát này lọt top 10 ca khúc được nghe nhiều nhất tuần qua.\n",
+        "run-together words (ôtô, môtô) and loanwords (top) are in the model's inventory"
+    );
+    // Plain unmarked text is no garble: an unknown word there is rather a loanword than a
+    // misreading. At the cost garbled text pays for keeping one, `fan` becomes `bạn`.
+    // (A fresh restorer: candidates are cached with the settings they were made with.)
+    let mut r = shipped();
+    r.params.keep_unknown_plain = r.params.keep_unknown;
+    let costly = r.restore_long(UNMARKED_NEWS, Origin::Typed, false).text;
+    assert!(costly.contains("nhiều bạn đã"), "{costly}");
 }

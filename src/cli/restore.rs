@@ -83,6 +83,11 @@ pub enum LmCommand {
         /// at least N times, in at least two folders (0: the inventory only).
         #[arg(long, default_value_t = 0)]
         attest: u64,
+        /// With --attest N: also add unmarked loanwords the inventory lacks (top, chip, oxy) that
+        /// the corpus has at least N times, in at least two folders, and at least this share of
+        /// the count of the syllables with the same letters (tốp, chíp, ôxy); 0: none.
+        #[arg(long, default_value_t = 0.0)]
+        attest_plain: f64,
     },
 }
 
@@ -216,6 +221,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         weights,
         smoothing,
         attest,
+        attest_plain,
     } = command;
     let smoothing = match smoothing {
         SmoothingArg::Kn => Smoothing::KneserNey,
@@ -261,6 +267,7 @@ pub fn lm(command: LmCommand) -> anyhow::Result<()> {
         weights,
         smoothing,
         attest_min: attest,
+        attest_plain,
     })?;
     println!(
         "{}: {} files, {} lines, {} tokens ({} unknown), {} held-out documents",

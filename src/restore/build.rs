@@ -16,7 +16,7 @@ use super::model::{
     build_table, pack, record_layout, table_capacity, write_model, ModelParts, Smoothing,
     MAX_ORDER, RESERVED,
 };
-use super::token::{ends_sentence, is_word, line_units, split_core, syllable_key};
+use super::token::{ends_sentence, is_word, line_units, skeleton, split_core, syllable_key};
 use crate::vietnamese::{is_vietnamese_specific, is_vowel, strip_marks, strip_tones};
 
 /// What to build and from where.
@@ -49,6 +49,12 @@ pub struct BuildOptions {
     /// Add to the inventory the marked words shaped like one syllable that the corpus (outside the
     /// development split) has at least this often, in at least two folders ([`attested`]); 0: none.
     pub attest_min: u64,
+    /// With `attest_min`: also add unmarked words of plain Latin letters the inventory lacks (`top`,
+    /// `chip`, `oxy`, `fan`) that the corpus has at least `attest_min` times, in at least two
+    /// folders, and at least this share of the count of the syllables that spell the same
+    /// letters (`tốp`, `chíp`, `ôxy`); 0: none. Loanwords news writes unmarked: without them
+    /// `top` could only become `tốp`.
+    pub attest_plain: f64,
 }
 
 /// Numbers a build reports.
@@ -203,6 +209,31 @@ pub fn is_marked_syllable(w: &str) -> bool {
         && CODAS.contains(&plain(&chars[last + 1..]).as_str())
 }
 
+/// A lowercase word written as two inventory syllables run together, with Vietnamese marks:
+/// `ôtô`, `càphê`, `môtô` (news writes these glued). Unmarked text spells them `oto`, `caphe`,
+/// which no syllable's skeleton matches, so without them they could only be kept as they are.
+pub fn is_glued_pair(w: &str, ids: &FxHashMap<String, u16>) -> bool {
+    let chars: Vec<char> = w.chars().collect();
+    if chars.len() < 3
+        || chars.len() > 12
+        || !chars.iter().all(|c| c.is_alphabetic() && c.is_lowercase())
+        || !chars.iter().copied().any(is_vietnamese_specific)
+    {
+        return false;
+    }
+    (1..chars.len()).any(|i| {
+        let (a, b) = chars.split_at(i);
+        ids.contains_key(&a.iter().collect::<String>())
+            && ids.contains_key(&b.iter().collect::<String>())
+    })
+}
+
+/// A lowercase word of at least two plain Latin letters (`top`, `oxy`): a loanword or name when the
+/// inventory lacks it.
+pub fn is_plain_word(w: &str) -> bool {
+    w.len() >= 2 && w.bytes().all(|b| b.is_ascii_lowercase())
+}
+
 /// Each non-blank line of a corpus file, whether it belongs to the development split (every
 /// `dev_every`-th document; documents are separated by blank lines) and its document's number.
 /// Returns the document count.
@@ -233,6 +264,15 @@ fn for_each_line(
     Ok(doc)
 }
 
+/// What [`attested`] makes of one spelling of the corpus.
+enum Judged {
+    /// An inventory syllable (counted, for the share of plain words).
+    Syllable(u16),
+    /// A word that may be added.
+    Candidate(String),
+    Other,
+}
+
 /// Marked one-syllable words outside the inventory that the corpus (development split left out)
 /// has at least `min` times in at least two folders: place names of the Central Highlands and the
 /// North (Đắk, Lắk, Kạn) that the syllable list lacks. A tone variant of a listed syllable is a
@@ -242,12 +282,16 @@ pub fn attested(
     dev_every: usize,
     ids: &FxHashMap<String, u16>,
     min: u64,
+    plain_share: f64,
 ) -> anyhow::Result<Vec<(String, u64)>> {
     // word → (count, folders seen, as a bit set of the folder's index)
     let mut seen: FxHashMap<String, (u64, u64)> = FxHashMap::default();
     let mut folders: Vec<std::ffi::OsString> = Vec::new();
-    let mut known: FxHashMap<String, Option<String>> = FxHashMap::default();
+    let mut known: FxHashMap<String, Judged> = FxHashMap::default();
     let toneless: FxHashMap<String, ()> = ids.keys().map(|w| (strip_tones(w), ())).collect();
+    // Corpus count of each inventory syllable, for the share of a plain word against the
+    // syllables of its letters.
+    let mut syllable_counts = vec![0u64; ids.len()];
     for path in files {
         let folder = path
             .parent()
@@ -270,23 +314,51 @@ pub fn attested(
                 // Each distinct spelling is judged once: the syllable it is, if it is one to add.
                 let key = known.entry(core.to_string()).or_insert_with(|| {
                     let key = syllable_key(core);
-                    (!ids.contains_key(&key)
-                        && is_marked_syllable(&key)
+                    if let Some(&id) = ids.get(&key) {
+                        return Judged::Syllable(id);
+                    }
+                    let add = (is_marked_syllable(&key)
                         && !toneless.contains_key(&strip_tones(&key)))
-                    .then_some(key)
+                        || is_glued_pair(&key, ids)
+                        || (plain_share > 0.0 && is_plain_word(&key));
+                    if add {
+                        Judged::Candidate(key)
+                    } else {
+                        Judged::Other
+                    }
                 });
-                if let Some(key) = key {
-                    let e = seen.entry(key.clone()).or_insert((0, 0));
-                    e.0 += 1;
-                    e.1 |= 1 << (fi % 64);
+                match key {
+                    Judged::Syllable(id) => syllable_counts[usize::from(*id)] += 1,
+                    Judged::Other => {}
+                    Judged::Candidate(key) => {
+                        let e = seen.entry(key.clone()).or_insert((0, 0));
+                        e.0 += 1;
+                        e.1 |= 1 << (fi % 64);
+                    }
                 }
             }
             Ok(())
         })?;
     }
+    // A plain word against the syllables that spell its letters: `top` is kept beside `tốp`, not
+    // `nguyen` (addresses, foreign text) beside `nguyễn`. Plain words no syllable spells (`trump`)
+    // are kept as they are anyway.
+    let mut by_skeleton: FxHashMap<String, u64> = FxHashMap::default();
+    if plain_share > 0.0 {
+        for (w, &id) in ids {
+            *by_skeleton.entry(skeleton(w)).or_default() += syllable_counts[usize::from(id)];
+        }
+    }
     let mut out: Vec<(String, u64)> = seen
         .into_iter()
-        .filter(|(_, (n, f))| *n >= min && f.count_ones() >= 2)
+        .filter(|(w, (n, f))| {
+            *n >= min
+                && f.count_ones() >= 2
+                && (!is_plain_word(w)
+                    || by_skeleton
+                        .get(w)
+                        .is_some_and(|&m| m > 0 && *n as f64 >= plain_share * m as f64))
+        })
         .map(|(w, (n, _))| (w, n))
         .collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -314,7 +386,13 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
         .collect();
     let files = corpus_files(&opts.corpus)?;
     let added = if opts.attest_min > 0 {
-        attested(&files, opts.dev_every, &ids, opts.attest_min)?
+        attested(
+            &files,
+            opts.dev_every,
+            &ids,
+            opts.attest_min,
+            opts.attest_plain,
+        )?
     } else {
         Vec::new()
     };

@@ -124,8 +124,11 @@ pub struct Params {
     /// Cost of changing a marked valid syllable in unmarked or garbled text (its marks are weak
     /// evidence there).
     pub weak_change: f32,
-    /// Cost of keeping a token the inventory does not know, as it is.
+    /// Cost of keeping a token the inventory does not know, as it is, in garbled text.
     pub keep_unknown: f32,
+    /// Cost of keeping an unknown token in unmarked text that does not read as garbled: there it
+    /// is more often a foreign word or name (fan, view, Koi) than a misreading.
+    pub keep_unknown_plain: f32,
     /// Cost of keeping an unknown token in clean text.
     pub keep_unknown_clean: f32,
     /// Largest edit cost for channel candidates.
@@ -186,6 +189,7 @@ impl Params {
             "weak_change" => self.weak_change = f as f32,
             "keep_unknown" => self.keep_unknown = f as f32,
             "keep_unknown_clean" => self.keep_unknown_clean = f as f32,
+            "keep_unknown_plain" => self.keep_unknown_plain = f as f32,
             "max_edit" => self.max_edit = f as f32,
             "clean_ratio" => self.clean_ratio = f,
             "rare_margin" => self.rare_margin = f as f32,
@@ -216,6 +220,7 @@ impl Default for Params {
             weak_change: 1.0,
             keep_unknown: 9.0,
             keep_unknown_clean: 1.0,
+            keep_unknown_plain: 4.0,
             max_edit: 7.0,
             clean_ratio: 0.5,
             rare_margin: 8.0,
@@ -1633,8 +1638,10 @@ impl Restorer {
                 p.keep_unknown_clean
             } else if glued {
                 p.keep_unknown + p.glued_extra
-            } else {
+            } else if garbled {
                 p.keep_unknown
+            } else {
+                p.keep_unknown_plain
             };
             push(UNK, -keep, None, &mut cands, &mut outs);
         }
