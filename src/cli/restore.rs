@@ -79,13 +79,14 @@ pub enum LmCommand {
         /// How the stored counts make scores.
         #[arg(long, value_enum, default_value_t = SmoothingArg::Mix)]
         smoothing: SmoothingArg,
-        /// Add marked one-syllable words the inventory lacks (Đắk, Lắk, Kạn) that the corpus has
-        /// at least N times, in at least two folders (0: the inventory only).
+        /// Add marked one-syllable words the inventory lacks (Đắk, Lắk, Kạn), and marked words of
+        /// two inventory syllables run together (ôtô, môtô), that the corpus has at least N times,
+        /// in at least two folders (0: the inventory only).
         #[arg(long, default_value_t = 0)]
         attest: u64,
-        /// With --attest N: also add unmarked loanwords the inventory lacks (top, chip, oxy) that
+        /// With --attest N: also add unmarked loanwords the inventory lacks (top, chip, hot) that
         /// the corpus has at least N times, in at least two folders, and at least this share of
-        /// the count of the syllables with the same letters (tốp, chíp, ôxy); 0: none.
+        /// the count of the syllables with the same letters (tốp, chíp, hốt); 0: none.
         #[arg(long, default_value_t = 0.0)]
         attest_plain: f64,
     },

@@ -46,13 +46,14 @@ pub struct BuildOptions {
     /// Count weights per corpus folder name (in-domain text counts more: legal, administrative).
     pub weights: Vec<(String, u32)>,
     pub smoothing: Smoothing,
-    /// Add to the inventory the marked words shaped like one syllable that the corpus (outside the
-    /// development split) has at least this often, in at least two folders ([`attested`]); 0: none.
+    /// Add to the inventory the marked words shaped like one syllable, and the marked words that
+    /// are two inventory syllables run together, that the corpus (outside the development split)
+    /// has at least this often, in at least two folders ([`attested`]); 0: none.
     pub attest_min: u64,
-    /// With `attest_min`: also add unmarked words of plain Latin letters the inventory lacks (`top`,
-    /// `chip`, `oxy`, `fan`) that the corpus has at least `attest_min` times, in at least two
-    /// folders, and at least this share of the count of the syllables that spell the same
-    /// letters (`tốp`, `chíp`, `ôxy`); 0: none. Loanwords news writes unmarked: without them
+    /// With `attest_min`: also add words of plain Latin letters the inventory lacks (`top`, `chip`,
+    /// `hot`) that the corpus has at least `attest_min` times, in at least two folders, and at
+    /// least this share of the count of the inventory syllables that spell the same letters
+    /// (`tốp`, `chíp`, `hốt`); 0: none. Loanwords news writes unmarked: without them stripped
     /// `top` could only become `tốp`.
     pub attest_plain: f64,
 }
@@ -270,13 +271,20 @@ enum Judged {
     Syllable(u16),
     /// A word that may be added.
     Candidate(String),
+    /// Neither.
     Other,
 }
 
-/// Marked one-syllable words outside the inventory that the corpus (development split left out)
-/// has at least `min` times in at least two folders: place names of the Central Highlands and the
-/// North (Đắk, Lắk, Kạn) that the syllable list lacks. A tone variant of a listed syllable is a
-/// typo (`đươc`, `câp`) and is left out. Most frequent first, ties alphabetical.
+/// Words outside the inventory that the corpus (development split left out) has at least `min`
+/// times in at least two folders:
+/// - marked one-syllable words: place names of the Central Highlands and the North (Đắk, Lắk, Kạn)
+///   that the syllable list lacks. A tone variant of a listed syllable is a typo (`đươc`, `câp`)
+///   and is left out;
+/// - marked words that are two inventory syllables run together ([`is_glued_pair`]: ôtô, môtô);
+/// - with `plain_share` > 0, words of plain letters at least that share of the count of the
+///   inventory syllables with the same letters ([`is_plain_word`]: top beside tốp).
+///
+/// Most frequent first, ties alphabetical.
 pub fn attested(
     files: &[PathBuf],
     dev_every: usize,
