@@ -15,7 +15,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn build_fixture(out: &Path, smoothing: Smoothing) {
-    build(&BuildOptions {
+    build(&fixture_options(out, smoothing)).expect("fixture model builds");
+}
+
+/// How the fixture model is built.
+fn fixture_options(out: &Path, smoothing: Smoothing) -> BuildOptions {
+    BuildOptions {
         corpus: vec![fixtures().join("corpus")],
         out: out.to_path_buf(),
         order: 4,
@@ -32,8 +37,7 @@ fn build_fixture(out: &Path, smoothing: Smoothing) {
         smoothing,
         attest_min: 0,
         attest_plain: 0.0,
-    })
-    .expect("fixture model builds");
+    }
 }
 
 /// The fixture model (interpolated, as the shipped model), built once per test binary.
@@ -1037,6 +1041,16 @@ fn the_build_adds_run_together_words_and_loanwords() {
         "`nguyen` is a third of `nguyễn`"
     );
     assert_eq!(attested(0.3), ["càphê", "nguyen", "top"]);
+    // Loanwords are counted by the pass of the attested syllables: without its minimum, the build
+    // says so instead of adding none.
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("attest-plain-alone.lm");
+    let err = build(&BuildOptions {
+        attest_plain: 0.05,
+        ..fixture_options(&out, Smoothing::Interpolated(5.0))
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("--attest N"), "{err}");
+    assert!(!out.exists());
 }
 
 /// Three lines of unmarked news-like text (written for this test).

@@ -386,6 +386,10 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
             opts.min_count
         );
     }
+    // Loanwords are found by the same corpus pass as the attested syllables, with their minimum.
+    if opts.attest_plain > 0.0 && opts.attest_min == 0 {
+        anyhow::bail!("adding loanwords (attest-plain) needs a minimum count: give --attest N too");
+    }
     let mut vocab = read_vocab(&opts.syllables)?;
     let mut ids: FxHashMap<String, u16> = vocab
         .iter()
