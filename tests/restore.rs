@@ -326,6 +326,30 @@ fn model_of_another_format_version_is_rejected() {
 }
 
 #[test]
+fn model_without_the_comma_unit_is_rejected() {
+    // A vocabulary whose reserved units are not this build's (a model counted without commas
+    // would number its syllables differently) is refused even when its checksum is right.
+    let p = damaged_copy("restore-nocomma.lm", |b| {
+        let at = b
+            .windows(10)
+            .position(|w| w == b"<num>\n<,>\n")
+            .expect("the reserved units")
+            + 7;
+        b[at] = b';';
+        let crc = crc32fast::hash(&b[64..]);
+        b[20..24].copy_from_slice(&crc.to_le_bytes());
+    });
+    let msg = Restorer::load(&p)
+        .err()
+        .expect("a model with other reserved units must be rejected")
+        .to_string();
+    assert!(
+        msg.contains("restore-nocomma.lm") && msg.contains("reserved units"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn abbreviations_get_their_d_back() {
     let r = restorer();
     let out = r.restore("Thuong truc HDND xa thuc hien Quyet dinh so 16/QD-UBND ngay 25/01/2024.");
@@ -798,10 +822,10 @@ fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
         a.total,
         b.matched
     );
-    // `Củng cố` heads a section; the first reading, with no context before it, made it `Cũng có`.
-    // The pair is right elsewhere in the plan.
-    assert!(without.text.contains("2.1. Cũng có,"));
-    assert!(with.text.contains("2.1. Củng cố,"));
+    // `nhắc nhở những tổ chức` (admonish the organizations): the first reading made it `nhưng`
+    // (but). The pair `những tổ` is right elsewhere in the plan, earlier in the same line.
+    assert!(without.text.contains("nhắc nhở nhưng tổ chức"));
+    assert!(with.text.contains("nhắc nhở những tổ chức"));
     // Marked text gets no second look: the clean plan comes out the same either way.
     let clean_without = r.restore_long(&gold, Origin::Typed, false).text;
     r.params.adapt_weight = 2.0;
@@ -809,6 +833,22 @@ fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
         r.restore_long(&gold, Origin::Typed, false).text,
         clean_without
     );
+}
+
+#[test]
+fn a_comma_is_context_for_the_word_after_it() {
+    // Plan 003, all marks stripped: `giai toa hanh lang, trong bo sung cay xanh` (clear the road
+    // corridors, plant more trees). The comma ends a clause, and the model, which counts commas,
+    // reads `trồng` (plant) after it. The same text with its commas taken out runs `hành lang
+    // trong` (in the corridor) together.
+    let stripped = strip_text(&plan_003());
+    let r = shipped();
+    let with = r.restore_long(&stripped, Origin::Typed, false).text;
+    let without = r
+        .restore_long(&stripped.replace(", ", " "), Origin::Typed, false)
+        .text;
+    assert!(with.contains("giải tỏa hành lang, trồng bổ sung cây xanh"));
+    assert!(without.contains("giải tỏa hành lang trong bổ sung cây xanh"));
 }
 
 #[test]

@@ -31,8 +31,8 @@ use crate::vietnamese::{
 };
 use channel::{Channel, MarkChannel};
 use decode::{decode, Cand};
-use model::{LanguageModel, Smoothing, BOS, EOS, NUM, UNK};
-use token::{ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
+use model::{LanguageModel, Smoothing, BOS, COMMA, EOS, NUM, UNK};
+use token::{ends_clause, ends_sentence, is_number, is_word, skeleton, split_core, syllable_key};
 
 /// The model file shipped in `models/`.
 pub const MODEL_FILE: &str = "vnplan-vi-4gram.lm";
@@ -1045,6 +1045,10 @@ impl Restorer {
             if ends_sentence(&tok[ce..]) {
                 slots.push(fixed(EOS));
                 slots.push(fixed(BOS));
+            } else if ends_clause(&tok[ce..])
+                && !matches!(slots.last().map(|c| c[0].unit), Some(BOS) | Some(COMMA))
+            {
+                slots.push(fixed(COMMA));
             }
         }
         slots.push(fixed(EOS));

@@ -3,8 +3,8 @@
 //! Layout (little-endian), after the fixed 64-byte header:
 //! `magic "VNPLANLM"`, format version, order, vocabulary size, CRC-32 of the body, body length,
 //! probability and backoff quantization steps. The body is a sequence of sections, each a `u64`
-//! byte length followed by its bytes, padded to 8: the vocabulary (newline-separated syllables, id
-//! order), unigram log relative frequencies (`f32` per id, for ranking candidates), unigram
+//! byte length followed by its bytes, padded to 8: the vocabulary (newline-separated, id order:
+//! the reserved units [`RESERVED`], since format version 6 with the comma, then the syllables), unigram log relative frequencies (`f32` per id, for ranking candidates), unigram
 //! Kneser–Ney log-probabilities and log-backoffs (`f32` per id), the case table (per id two bytes:
 //! quantized −log P(written with a capital | syllable) and −log P(lowercase | syllable), counted
 //! inside sentences), the abbreviation table, the OCR confusion table, and one probing hash table
@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap;
 use super::RestoreError;
 
 pub const MAGIC: &[u8; 8] = b"VNPLANLM";
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 pub const HEADER_LEN: usize = 64;
 /// Highest order the 16-bit id packing of a `u64` key allows.
 pub const MAX_ORDER: usize = 4;
@@ -38,7 +38,9 @@ pub const UNK: u16 = 0;
 pub const BOS: u16 = 1;
 pub const EOS: u16 = 2;
 pub const NUM: u16 = 3;
-pub const RESERVED: [&str; 4] = ["<unk>", "<s>", "</s>", "<num>"];
+/// A comma after a word: where a clause ends (`tốt, nhưng` against `những người`).
+pub const COMMA: u16 = 4;
+pub const RESERVED: [&str; 5] = ["<unk>", "<s>", "</s>", "<num>", "<,>"];
 
 /// Slots are filled to at most this share, so probes stay short.
 const LOAD_FACTOR: f64 = 0.75;
@@ -485,6 +487,12 @@ impl LanguageModel {
             return Err(bad(format!(
                 "vocabulary has {} entries, header says {vocab_size}",
                 vocab.len()
+            )));
+        }
+        if vocab.len() < RESERVED.len() || vocab[..RESERVED.len()] != RESERVED {
+            return Err(bad(format!(
+                "vocabulary does not start with the reserved units {}",
+                RESERVED.join(" ")
             )));
         }
         let floats = |i: usize| -> Result<Vec<f32>, RestoreError> {

@@ -8,7 +8,7 @@
 
 use crate::vietnamese::{canonical_syllable, is_letter, strip_marks};
 
-use super::model::{BOS, EOS, NUM, UNK};
+use super::model::{BOS, COMMA, EOS, NUM, UNK};
 
 /// Characters that belong to a token's core besides letters and digits.
 /// Combining diacritics (U+0300–U+036F) belong to the letter before them: text that is not NFC
@@ -40,6 +40,11 @@ pub fn split_core(tok: &str) -> (usize, usize) {
 /// Does punctuation after a word end its sentence?
 pub fn ends_sentence(suffix: &str) -> bool {
     suffix.contains(['.', '!', '?', ';', ':'])
+}
+
+/// Does the punctuation after a word end a clause (a comma) without ending the sentence?
+pub fn ends_clause(suffix: &str) -> bool {
+    suffix.contains(',') && !ends_sentence(suffix)
 }
 
 /// A number as written in these documents: digits with `.`, `,`, `/`, `-` separators (2024, 25/12/2023,
@@ -92,6 +97,8 @@ pub fn line_units(line: &str, lookup: &mut impl FnMut(&str) -> Option<u16>, out:
         if ends_sentence(&tok[e..]) && out.last() != Some(&BOS) {
             out.push(EOS);
             out.push(BOS);
+        } else if ends_clause(&tok[e..]) && !matches!(out.last(), Some(&BOS) | Some(&COMMA)) {
+            out.push(COMMA);
         }
     }
     if out.last() == Some(&BOS) {
@@ -114,6 +121,24 @@ mod tests {
         let (s, e) = split_core(t);
         assert_eq!(&t[s..e], "x&");
         assert_eq!(split_core("-"), (1, 1));
+    }
+
+    #[test]
+    fn a_comma_is_a_unit_between_words() {
+        let ids = ["tốt", "nhưng", "không"];
+        let mut lookup = |w: &str| {
+            ids.iter()
+                .position(|&x| x == syllable_key(w))
+                .map(|i| 10 + i as u16)
+        };
+        let mut out = Vec::new();
+        line_units("Tốt, nhưng không.", &mut lookup, &mut out);
+        assert_eq!(out, [BOS, 10, COMMA, 11, 12, EOS]);
+        // A comma alone, at the start of a line or after another comma, adds nothing; one that
+        // also ends a sentence is a sentence end.
+        line_units(", tốt,, nhưng , không..., tốt", &mut lookup, &mut out);
+        assert_eq!(out, [BOS, 10, COMMA, 11, 12, EOS, BOS, 10, EOS]);
+        assert!(ends_clause("),") && !ends_clause(".,") && !ends_clause(")"));
     }
 
     #[test]
