@@ -854,13 +854,13 @@ fn a_comma_is_context_for_the_word_after_it() {
 #[test]
 fn second_look_at_the_words_repairs_a_stripped_plan_with_the_shipped_model() {
     // Example plan 003, all marks stripped: with the single words counted in the second look,
-    // `cộng dồn` (add up) comes out right where the plan's other readings of `cong` and `don`
-    // decide it; without them the first reading's `cổng đồn` stays.
+    // `chỉnh trang` (tidy up) comes out right where the plan's other readings of `chinh` and
+    // `trang` decide it; without them the first reading's `chính trạng` stays.
     assert!(shipped().params.adapt_words > 0.0, "on by default");
     let (with, without, a, b) = stripped_003_with_and_without(|r| r.params.adapt_words = 0.0);
     assert!(a > b, "with words: {a}, without: {b}");
-    assert!(without.contains("phải cổng đồn công việc"));
-    assert!(with.contains("phải cộng dồn công việc"));
+    assert!(without.contains("Tập trung chính trạng nhà ở"));
+    assert!(with.contains("Tập trung chỉnh trang nhà ở"));
 }
 
 #[test]

@@ -147,20 +147,22 @@ pub struct Params {
     pub glued_extra: f32,
     /// Beam states further than this (nats) behind the best are dropped.
     pub beam_margin: f32,
-    /// Weight of the Kneser–Ney half of a mixed model; negative: the model's own.
+    /// Weight of the Kneser–Ney half of a mixed model; negative: the model's own (0.5 as built).
+    /// Tuned on the dev split with the comma model: 0.7 (`models/README.md`).
     pub kn_weight: f32,
     /// Weight of the case evidence (a capital inside a sentence marks a name); 0 ignores case.
+    /// 0.8 (tuned with the comma model; 1 before).
     pub case_weight: f32,
     /// Share of odd words (no syllable, digits among letters) that marks a text as garbled OCR.
     pub garbled_ratio: f64,
     /// Extra cost of reading a valid-looking word of garbled text as another skeleton.
     pub known_edit_extra: f32,
     /// Bonus (nats per side) for a reading that forms a word pair the text has elsewhere
-    /// ([`adapt`]); 0 turns the second look off.
+    /// ([`adapt`]); 0 turns the second look off. 1 (tuned with the comma model; 2 before).
     pub adapt_weight: f32,
     /// Weight of the single words in the second look ([`adapt::Pairs::with_words`]): a reading
     /// the text has more often than the corpus share of its skeleton gains, its rivals lose; 0:
-    /// word pairs only.
+    /// word pairs only. 1.5 (tuned with the comma model; 0.7 before).
     pub adapt_words: f32,
     /// How many words the corpus share of a skeleton counts for against the text's own readings.
     pub adapt_prior: f32,
@@ -227,11 +229,11 @@ impl Default for Params {
             glued_extra: 4.0,
             beam_margin: 10.0,
             garbled_ratio: 0.1,
-            case_weight: 1.0,
-            kn_weight: -1.0,
+            case_weight: 0.8,
+            kn_weight: 0.7,
             known_edit_extra: 3.0,
-            adapt_weight: 2.0,
-            adapt_words: 0.7,
+            adapt_weight: 1.0,
+            adapt_words: 1.5,
             adapt_prior: 10.0,
             name_bonus: 0.75,
             ocr_marks: 1.0,
