@@ -4,7 +4,8 @@
 //! `magic "VNPLANLM"`, format version, order, vocabulary size, CRC-32 of the body, body length,
 //! probability and backoff quantization steps. The body is a sequence of sections, each a `u64`
 //! byte length followed by its bytes, padded to 8: the vocabulary (newline-separated, id order:
-//! the reserved units [`RESERVED`], since format version 6 with the comma, then the syllables), unigram log relative frequencies (`f32` per id, for ranking candidates), unigram
+//! the reserved units [`RESERVED`], since format version 6 with the comma, then the syllables),
+//! unigram log relative frequencies (`f32` per id, for ranking candidates), unigram
 //! Kneser–Ney log-probabilities and log-backoffs (`f32` per id), the case table (per id two bytes:
 //! quantized −log P(written with a capital | syllable) and −log P(lowercase | syllable), counted
 //! inside sentences), the abbreviation table, the OCR confusion table, and one probing hash table
