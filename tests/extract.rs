@@ -184,3 +184,35 @@ fn ocr_text_of_a_scan_gives_the_same_criteria_and_header() {
     // The signature is on a later page, not in these three.
     assert_eq!(wrong, vec!["signer.name"]);
 }
+
+#[test]
+fn a_unit_named_on_the_body_line_keeps_its_capitals() {
+    // `UBND HUYỆN ĐÔNG HÒA` on one header line: the unit's name is a proper name, not words of
+    // the body to put in lower case.
+    let plans = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store/plans");
+    let doc = extracted_document(&plans.join("bc-dong-hoa-2023.txt"));
+    assert_eq!(doc.document.issuer.as_deref(), Some("UBND huyện Đông Hòa"));
+    // Decree 30's two header lines, the body answered to above the issuing body: the issuer is
+    // the second.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("two-header-lines.txt");
+    std::fs::write(
+        &path,
+        "UBND HUYỆN YÊN THẾ\nUBND XÃ ĐỒNG LẠC\nSố: 12/KH-UBND\nKẾ HOẠCH\nVề việc hỗ trợ\n\nNội dung.\n",
+    )
+    .expect("temp file writable");
+    let doc = extracted_document(&path);
+    assert_eq!(doc.document.issuer.as_deref(), Some("UBND xã Đồng Lạc"));
+    // `XÃ HỘI` (society) ends a body's name without naming a commune.
+    std::fs::write(
+        &path,
+        "PHÒNG LAO ĐỘNG THƯƠNG BINH VÀ XÃ HỘI\nSố: 12/KH-LĐTBXH\nKẾ HOẠCH\nVề việc hỗ trợ\n\nNội dung.\n",
+    )
+    .expect("temp file writable");
+    let doc = extracted_document(&path);
+    assert!(
+        doc.document.issuer_level.is_none(),
+        "{:?}",
+        doc.document.issuer
+    );
+}

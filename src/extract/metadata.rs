@@ -296,16 +296,31 @@ pub fn extract_metadata(doc: &DocText, sk: &Skeleton) -> Metadata {
         if part.is_empty() || upper_ratio(part) < 0.8 {
             continue;
         }
+        // The level and the name of the unit: a line of their own (`XÃ AN BÌNH`), or the end of
+        // the body's line (`UBND HUYỆN ĐÔNG HÒA`), whose name keeps its capitals. `XÃ HỘI`
+        // (society) and `HUYỆN ỦY` (the district's party committee) are no unit names.
+        let mut body_part = part;
         if let Some(c) = RE_LEVEL_NAME.captures(part) {
-            if c.get(0).map(|m| m.start()) == Some(0) {
-                admin = Some((c[1].to_lowercase(), admin_name_case(&c[2])));
-                continue;
+            let m = c.get(0).expect("the whole match");
+            let name = admin_name_case(&c[2]);
+            let named = !["Hội", "Ủy", "Uỷ"].contains(&name.split(' ').next().unwrap_or(""));
+            if named && (m.start() == 0 || m.end() == part.len()) {
+                admin = Some((c[1].to_lowercase(), name));
+                body_part = part[..m.start()].trim();
+                // A whole body name on one line is the issuing body; a line above it named the
+                // body it answers to (Decree 30's first header line).
+                if !body_part.is_empty() {
+                    body_words.clear();
+                }
             }
+        }
+        if body_part.is_empty() {
+            continue;
         }
         if !body_words.is_empty() {
             body_words.push(' ');
         }
-        body_words.push_str(part);
+        body_words.push_str(body_part);
     }
     // The sentence that issues the plan fills what the header lost.
     let mut cut = text.len().min(head_limit + 3000);
