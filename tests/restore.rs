@@ -864,6 +864,19 @@ fn second_look_at_the_words_repairs_a_stripped_plan_with_the_shipped_model() {
 }
 
 #[test]
+fn looking_ahead_keeps_a_reading_the_next_word_supports() {
+    // Plan 003, all marks stripped: `tinh; lap bien bao, bien chi dan` (put up signs and road
+    // signs). After `tỉnh;` the model prefers `lập` (draw up), and only `biển báo` (sign) after it
+    // makes `lắp` (mount) right. Pruned by its score alone, that state falls out of the beam
+    // before the next word is read, and `lập biên báo` comes out.
+    assert!(shipped().params.lookahead, "on by default");
+    let (with, without, a, b) = stripped_003_with_and_without(|r| r.params.lookahead = false);
+    assert!(a > b, "looking ahead: {a}, without: {b}");
+    assert!(with.contains("tỉnh; lắp biển báo, biển chỉ dẫn"));
+    assert!(without.contains("tỉnh; lập biên báo, biển chỉ dẫn"));
+}
+
+#[test]
 fn pages_of_one_document_share_their_pairs() {
     // Plan 003 cut into pages of 20 lines, all marks stripped: restored together, each page
     // still comes back on its own (same tokens, offsets into its own text), and short pages help

@@ -115,8 +115,11 @@ pub fn default_model_path() -> PathBuf {
 /// Decoder settings; the defaults were tuned on the held-out corpus split and synthetic garble.
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
+    /// States kept per slot. 6 (8 before the decoder looked ahead at the next slot when pruning:
+    /// see [`decode::decode`]).
     pub beam: usize,
-    /// Candidates kept per token from the same skeleton, most frequent first.
+    /// Candidates kept per token from the same skeleton, most frequent first. 16 (12 before the
+    /// look ahead).
     pub max_candidates: usize,
     pub lm_weight: f32,
     /// Cost of changing a valid syllable in marked (clean) text.
@@ -145,8 +148,12 @@ pub struct Params {
     pub rare_margin: f32,
     /// Extra cost of keeping letters glued to digits or symbols (x3, K&) in unmarked text.
     pub glued_extra: f32,
-    /// Beam states further than this (nats) behind the best are dropped.
+    /// Beam states further than this (nats) behind the best are dropped, each with the look at
+    /// the next slot added. 6 (10 before the look ahead).
     pub beam_margin: f32,
+    /// Prune beam states by their score plus the best bigram step into the next slot
+    /// ([`decode::decode`]); `lookahead=0` turns it off.
+    pub lookahead: bool,
     /// Weight of the Kneser–Ney half of a mixed model; negative: the model's own (0.5 as built).
     /// Tuned on the dev split with the comma model: 0.7 (`models/README.md`).
     pub kn_weight: f32,
@@ -197,6 +204,7 @@ impl Params {
             "rare_margin" => self.rare_margin = f as f32,
             "glued_extra" => self.glued_extra = f as f32,
             "beam_margin" => self.beam_margin = f as f32,
+            "lookahead" => self.lookahead = f != 0.0,
             "garbled_ratio" => self.garbled_ratio = f,
             "case_weight" => self.case_weight = f as f32,
             "kn_weight" => self.kn_weight = f as f32,
@@ -215,8 +223,8 @@ impl Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            beam: 8,
-            max_candidates: 12,
+            beam: 6,
+            max_candidates: 16,
             lm_weight: 1.0,
             clean_change: 9.0,
             weak_change: 1.0,
@@ -227,7 +235,8 @@ impl Default for Params {
             clean_ratio: 0.5,
             rare_margin: 8.0,
             glued_extra: 4.0,
-            beam_margin: 10.0,
+            beam_margin: 6.0,
+            lookahead: true,
             garbled_ratio: 0.1,
             case_weight: 0.8,
             kn_weight: 0.7,
@@ -886,21 +895,20 @@ impl Restorer {
             },
             own => own,
         };
+        let search = decode::Search {
+            beam: p.beam,
+            lm_weight: p.lm_weight,
+            margin: p.beam_margin,
+            smoothing,
+            lookahead: p.lookahead,
+        };
         let mut planned: Vec<Planned> = texts.iter().map(|&(t, o)| self.plan(t, o)).collect();
         // Unmarked and garbled text get a second look with their own word pairs (see [`adapt`]);
         // marked text is already right nearly everywhere.
         let adapting = |pl: &Planned| !pl.clean && p.adapt_weight > 0.0;
         let mut confs: Vec<Option<Vec<f64>>> = Vec::with_capacity(planned.len());
         for pl in &mut planned {
-            let (choice, conf) = decode(
-                &self.lm,
-                &pl.slots,
-                p.beam,
-                p.lm_weight,
-                p.beam_margin,
-                smoothing,
-                confidence && !adapting(pl),
-            );
+            let (choice, conf) = decode(&self.lm, &pl.slots, &search, confidence && !adapting(pl));
             pl.choice = choice;
             confs.push(conf);
         }
@@ -921,15 +929,7 @@ impl Restorer {
                 p.adapt_weight,
                 self.lm.order - 1,
                 |part| {
-                    let (choice, _) = decode(
-                        &self.lm,
-                        part,
-                        p.beam,
-                        p.lm_weight,
-                        p.beam_margin,
-                        smoothing,
-                        false,
-                    );
+                    let (choice, _) = decode(&self.lm, part, &search, false);
                     choice
                 },
             );

@@ -721,6 +721,15 @@ impl LanguageModel {
         walk
     }
 
+    /// The Kneser–Ney log-probability of `b` after `a`, given what the lookup of the bigram found
+    /// (`second`: the Kneser–Ney number is the entry's second, as in mixed models).
+    pub fn kn_bigram(&self, a: u16, b: u16, found: Option<Entry>, second: bool) -> f32 {
+        match found {
+            Some(e) => -f32::from(if second { e.second } else { e.prob }) * self.quant_step,
+            None => self.unigram_kn[usize::from(b)] + self.unigram_backoff[usize::from(a)],
+        }
+    }
+
     /// The interpolation ratio the model was built with, if it interpolates.
     fn own_ratio(&self) -> Option<f32> {
         match self.smoothing {
