@@ -877,6 +877,73 @@ fn looking_ahead_keeps_a_reading_the_next_word_supports() {
 }
 
 #[test]
+fn look_ahead_limits_keep_the_reading_of_a_stripped_plan() {
+    // The look ahead tries the likeliest next candidates from the best states only (a lookup per
+    // pair it tries). On plan 003 stripped, the limits read as many tokens right as trying every
+    // pair, `lắp biển báo` included.
+    let r = shipped();
+    assert!(r.params.lookahead_next > 0 && r.params.lookahead_states > 0);
+    let (with, _, limited, all) = stripped_003_with_and_without(|r| {
+        r.params.lookahead_next = 0;
+        r.params.lookahead_states = 0;
+    });
+    assert!(limited >= all, "limited {limited}, every pair {all}");
+    assert!(with.contains("tỉnh; lắp biển báo, biển chỉ dẫn"));
+    // Down to one next candidate and the beam alone, the limits do change the reading: they are
+    // in force.
+    let (_, narrow, _, one) = stripped_003_with_and_without(|r| {
+        r.params.lookahead_next = 1;
+        r.params.lookahead_states = r.params.beam;
+    });
+    assert!(
+        one < limited,
+        "one next candidate {one}, the defaults {limited}"
+    );
+    assert_ne!(narrow, with);
+}
+
+#[test]
+fn bench_restore_times_overrides_against_the_reference() {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extract/003.txt");
+    let bench = |against: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vnplan"))
+            .args([
+                "bench",
+                "restore",
+                "--tokens",
+                "2000",
+                "--against",
+                against,
+                "--input",
+            ])
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let run = bench("lookahead=0");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.contains("against lookahead=0: text only"))
+        .unwrap_or_else(|| panic!("no line for the overrides in {out}"));
+    let ratio: f64 = line
+        .split(" x the reference")
+        .next()
+        .and_then(|l| l.rsplit(" = ").next())
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ratio in {line}"));
+    assert!(ratio > 0.0, "{line}");
+    let bad = bench("no_such_parameter=1");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no_such_parameter"));
+}
+
+#[test]
 fn pages_of_one_document_share_their_pairs() {
     // Plan 003 cut into pages of 20 lines, all marks stripped: restored together, each page
     // still comes back on its own (same tokens, offsets into its own text), and short pages help

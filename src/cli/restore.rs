@@ -139,6 +139,14 @@ pub struct BenchRestoreArgs {
     /// The input was read by Tesseract's Vietnamese model (see `vnplan restore --ocr`).
     #[arg(long)]
     pub ocr: bool,
+    /// Also time the decoder with these overrides (name=value) on top of `--param`, block by block
+    /// in turn with the reference, and print its speed as a ratio of the reference's: the two
+    /// share the machine's state of the moment, so the ratio holds where the speeds drift. They
+    /// also share the thread's lookup memo (the second of a turn finds the first one's lookups
+    /// of the block), so who goes first alternates by round, and the speeds themselves read
+    /// higher than without `--against`.
+    #[arg(long = "against")]
+    pub against: Vec<String>,
 }
 
 fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
@@ -360,6 +368,7 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
         tokens,
         params,
         ocr,
+        against,
     } = args;
     let origin = origin_of(ocr);
     let path = model.unwrap_or_else(vnplan::restore::default_model_path);
@@ -373,22 +382,49 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
     let per = text.split_whitespace().count().max(1);
     let rounds = tokens.div_ceil(per);
     let blocks = vnplan::restore::blocks(&text, vnplan::restore::BLOCK_TOKENS);
+    let other = if against.is_empty() {
+        None
+    } else {
+        let mut o = vnplan::restore::Restorer::load(&path)?;
+        for p in params.iter().chain(&against) {
+            o.params.set(p).map_err(anyhow::Error::msg)?;
+        }
+        Some(o)
+    };
     // The pipeline's way (text only, page-sized blocks), then with per-token confidences (the
-    // `restore --json` way), on the same input.
-    let mut rates = [0.0f64; 2];
+    // `restore --json` way), on the same input. With `--against`, each block goes through both
+    // restorers, in turn, the first one alternating by round.
+    let mut rates = [[0.0f64; 2]; 2];
     let mut changed = 0;
     for (k, confidence) in [false, true].into_iter().enumerate() {
-        let t1 = std::time::Instant::now();
+        let mut secs = [0.0f64; 2];
         changed = 0;
-        for _ in 0..rounds {
+        for round in 0..rounds {
             for b in &blocks {
-                for out in r.restore_blocks_from(&[(b, origin)], confidence) {
-                    changed += out.changed;
+                for turn in 0..2 {
+                    let which = turn ^ (round % 2);
+                    let restorer = match which {
+                        0 => &r,
+                        _ => match &other {
+                            Some(o) => o,
+                            None => continue,
+                        },
+                    };
+                    let t1 = std::time::Instant::now();
+                    for out in restorer.restore_blocks_from(&[(b, origin)], confidence) {
+                        if which == 0 {
+                            changed += out.changed;
+                        }
+                    }
+                    secs[which] += t1.elapsed().as_secs_f64();
                 }
             }
         }
-        rates[k] = (rounds * per) as f64 / t1.elapsed().as_secs_f64();
+        for (which, s) in secs.iter().enumerate() {
+            rates[which][k] = (rounds * per) as f64 / s;
+        }
     }
+    let [text_only, with_conf] = rates[0];
     println!(
         "model {} loaded in {load_ms:.1} ms; {} tokens ({changed} changed) in blocks of <= {} tokens, one thread:",
         r.model_id(),
@@ -397,14 +433,25 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
     );
     println!(
         "  text only (pipeline): {:.0} tokens/s = {:.2} x the 300 k tokens/s target",
-        rates[0],
-        rates[0] / 300_000.0
+        text_only,
+        text_only / 300_000.0
     );
     println!(
         "  with confidences (restore --json): {:.0} tokens/s = {:.2} x text only",
-        rates[1],
-        rates[1] / rates[0]
+        with_conf,
+        with_conf / text_only
     );
+    if other.is_some() {
+        let [o_text, o_conf] = rates[1];
+        println!(
+            "  against {}: text only {:.0} tokens/s = {:.3} x the reference; with confidences {:.0} = {:.3} x",
+            against.join(" "),
+            o_text,
+            o_text / text_only,
+            o_conf,
+            o_conf / with_conf
+        );
+    }
     println!("  peak RSS {} MB", peak_rss_kb().unwrap_or(0) / 1024);
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! the local posterior given the chosen neighbours). States that share their last order-1 units are
 //! recombined, so with a wide enough beam this is Viterbi.
 
-use super::model::{ngram_hash, Entry, LanguageModel, Smoothing, Walk, MAX_ORDER};
+use super::model::{ngram_hash, prefetch_read, Entry, LanguageModel, Smoothing, Walk, MAX_ORDER};
 
 /// Entries of the lookup memo (a power of two): 64 K × 16 bytes, the size of a core's L2 cache.
 /// Measured on 300 k stripped tokens: 14 bits 223–232 k tokens/s, 15 bits 236–239 k, 16 bits
@@ -128,6 +128,13 @@ impl<'a> Scorer<'a> {
             }
             self.lm.prefetch_hash(hash, n);
         }
+    }
+
+    /// Start loading the memo entry of the bigram `a b`: the first thing [`Self::prefetch`] and
+    /// [`Self::walk`] read.
+    fn prefetch_memo(&self, a: u16, b: u16) {
+        let key = (u64::from(a) << 16) | u64::from(b);
+        prefetch_read(&self.memo[Self::memo_index(ngram_hash(key, 2))]);
     }
 
     /// [`LanguageModel::walk`] through the memo: `h` is the context (at most order-1 units).
@@ -259,6 +266,12 @@ pub struct Search {
     /// Prune by each state's score plus the best bigram step into the next slot, not by its
     /// score alone.
     pub lookahead: bool,
+    /// How many candidates of the next slot the look ahead tries: the likeliest by channel score
+    /// plus unigram; 0: all.
+    pub lookahead_next: usize,
+    /// How many states, the best by score alone, the look ahead ranks (the others are dropped
+    /// first); 0: all of them.
+    pub lookahead_states: usize,
 }
 
 /// Best candidate per slot, with confidences if asked for.
@@ -282,7 +295,19 @@ pub fn decode(
         margin,
         smoothing,
         lookahead: ahead_on,
+        lookahead_next,
+        lookahead_states,
     } = *search;
+    let ahead_next = if lookahead_next == 0 {
+        usize::MAX
+    } else {
+        lookahead_next
+    };
+    let ahead_states = if lookahead_states == 0 {
+        usize::MAX
+    } else {
+        lookahead_states.max(beam)
+    };
     let hlen = lm.order - 1;
     // The columns of kept states, one after another (kept for the backtrack): column i is
     // `lattice[cols[i]..cols[i + 1]]`.
@@ -299,6 +324,8 @@ pub fn decode(
     let mut same_unit: Vec<usize> = Vec::new();
     let mut next: Vec<State> = Vec::new();
     let mut ahead_buf: Vec<f32> = Vec::new();
+    let mut ahead_top: Vec<(f32, Cand)> = Vec::new();
+    let mut ahead_taken: Vec<bool> = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
         let beam_states: &[State] = if i == 0 {
             &start[..]
@@ -308,6 +335,14 @@ pub fn decode(
         contexts.clear();
         contexts.extend(beam_states.iter().map(|st| Context::of(lm, st, hlen)));
         if slot.len() > 1 || beam_states.len() > 1 {
+            // The memo entries first (what the table prefetches read), then the table slots.
+            for (st, ctx) in beam_states.iter().zip(&contexts) {
+                if ctx.start < MAX_ORDER - 1 {
+                    for c in slot {
+                        scorer.prefetch_memo(st.hist[MAX_ORDER - 2], c.unit);
+                    }
+                }
+            }
             for (st, ctx) in beam_states.iter().zip(&contexts) {
                 for c in slot {
                     scorer.prefetch(&st.hist[ctx.start..], ctx.stored, c.unit);
@@ -362,14 +397,20 @@ pub fn decode(
         next.retain(|s| s.score > f32::NEG_INFINITY);
         // States are pruned by their score plus a look at the next slot: the best bigram from
         // their last unit into it. Only a full beam needs it: below that, every state is kept
-        // but the far-behind ones.
+        // but the far-behind ones. The look ahead costs a lookup per pair of a state's last unit
+        // and a next candidate, so it looks only from the best `lookahead_states` states (by
+        // score) to the likeliest `lookahead_next` candidates.
+        if ahead_on && next.len() > ahead_states.max(beam) {
+            next.select_nth_unstable_by(ahead_states - 1, |a, b| b.score.total_cmp(&a.score));
+            next.truncate(ahead_states);
+        }
         let ahead = if ahead_on && next.len() > beam {
             lookahead(
                 &mut scorer,
-                slot,
+                (slot, &next),
                 slots.get(i + 1),
-                lm_weight,
-                &mut ahead_buf,
+                (lm_weight, ahead_next),
+                (&mut ahead_top, &mut ahead_taken, &mut ahead_buf),
             )
         } else {
             &[][..]
@@ -407,27 +448,52 @@ pub fn decode(
     (choice, conf)
 }
 
-/// Per candidate of `slot`, the best channel and bigram score of a step into the next slot (empty
-/// when it would rank nothing: one candidate here, or no slot after).
+/// Per candidate of `slot` that some state of `states` took, the best channel and bigram score of
+/// a step into one of the `k` likeliest candidates of the next slot (by channel score and
+/// unigram); `-inf` for the candidates no state took. Empty when it would rank nothing: one
+/// candidate here, or no slot after.
 fn lookahead<'b>(
     scorer: &mut Scorer,
-    slot: &[Cand],
+    (slot, states): (&[Cand], &[State]),
     next: Option<&Vec<Cand>>,
-    lm_weight: f32,
-    buf: &'b mut Vec<f32>,
+    (lm_weight, k): (f32, usize),
+    (top, taken, buf): (&mut Vec<(f32, Cand)>, &mut Vec<bool>, &'b mut Vec<f32>),
 ) -> &'b [f32] {
     buf.clear();
     let Some(next) = next.filter(|_| slot.len() > 1) else {
         return buf;
     };
-    for c in slot {
-        for n in next {
+    top.clear();
+    top.extend(
+        next.iter()
+            .map(|&n| (n.score + lm_weight * scorer.lm.kn_unigram(n.unit), n)),
+    );
+    if top.len() > k {
+        top.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        top.truncate(k);
+    }
+    // Only the candidates some state took are ranked.
+    taken.clear();
+    taken.resize(slot.len(), false);
+    for st in states {
+        taken[usize::from(st.cand)] = true;
+    }
+    for (c, _) in slot.iter().zip(taken.iter()).filter(|(_, &t)| t) {
+        for (_, n) in top.iter() {
+            scorer.prefetch_memo(c.unit, n.unit);
+        }
+    }
+    for (c, _) in slot.iter().zip(taken.iter()).filter(|(_, &t)| t) {
+        for (_, n) in top.iter() {
             scorer.prefetch(&[c.unit], 1, n.unit);
         }
     }
-    buf.extend(slot.iter().map(|c| {
-        next.iter()
-            .map(|n| n.score + lm_weight * scorer.bigram(c.unit, n.unit))
+    buf.extend(slot.iter().zip(taken.iter()).map(|(c, &t)| {
+        if !t {
+            return f32::NEG_INFINITY;
+        }
+        top.iter()
+            .map(|(_, n)| n.score + lm_weight * scorer.bigram(c.unit, n.unit))
             .fold(f32::NEG_INFINITY, f32::max)
     }));
     buf

@@ -378,17 +378,20 @@ impl Table {
     }
 }
 
+/// Start loading the cache line that holds `at`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn prefetch_read(byte: &u8) {
+pub fn prefetch_read<T>(at: &T) {
+    let byte = at as *const T as *const u8;
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
     // SAFETY: a prefetch is a hint; it never faults and the address comes from a live reference.
-    unsafe { _mm_prefetch::<_MM_HINT_T0>(byte as *const u8 as *const i8) }
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(byte as *const i8) }
 }
 
+/// Start loading the cache line that holds `at` (nothing to do on this architecture).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn prefetch_read(_byte: &u8) {}
+pub fn prefetch_read<T>(_at: &T) {}
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     let bytes: [u8; 4] = b[at..at + 4].try_into().expect("a four-byte range");
@@ -728,6 +731,11 @@ impl LanguageModel {
             Some(e) => -f32::from(if second { e.second } else { e.prob }) * self.quant_step,
             None => self.unigram_kn[usize::from(b)] + self.unigram_backoff[usize::from(a)],
         }
+    }
+
+    /// The unigram Kneser–Ney log-probability of `word`.
+    pub fn kn_unigram(&self, word: u16) -> f32 {
+        self.unigram_kn[usize::from(word)]
     }
 
     /// The interpolation ratio the model was built with, if it interpolates.
