@@ -400,7 +400,7 @@ pub fn decode(
         // but the far-behind ones. The look ahead costs a lookup per pair of a state's last unit
         // and a next candidate, so it looks only from the best `lookahead_states` states (by
         // score) to the likeliest `lookahead_next` candidates.
-        if ahead_on && next.len() > ahead_states.max(beam) {
+        if ahead_on && next.len() > ahead_states {
             next.select_nth_unstable_by(ahead_states - 1, |a, b| b.score.total_cmp(&a.score));
             next.truncate(ahead_states);
         }
