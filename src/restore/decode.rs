@@ -86,7 +86,17 @@ impl<'a> Scorer<'a> {
         key: u64,
         order: usize,
     ) -> Option<Entry> {
-        let h = ngram_hash(key, order);
+        Self::lookup_hashed(lm, memo, key, ngram_hash(key, order), order)
+    }
+
+    /// [`Self::lookup`] of an n-gram whose [`ngram_hash`] is known.
+    fn lookup_hashed(
+        lm: &LanguageModel,
+        memo: &mut [(u64, u32)],
+        key: u64,
+        h: u64,
+        order: usize,
+    ) -> Option<Entry> {
         let i = Self::memo_index(h);
         let (k, tag) = memo[i];
         if k == key && (tag >> 25) as usize == order {
@@ -159,16 +169,16 @@ impl<'a> Scorer<'a> {
         (walk.score(ctx.backoff[walk.matched]), next)
     }
 
-    /// A quick bigram log-probability of `b` after `a`, for looking ahead: with Kneser–Ney in the
-    /// model, its half alone (no logarithm to take); otherwise the full score.
-    fn bigram(&mut self, a: u16, b: u16) -> f32 {
+    /// A quick bigram log-probability of `b` after `a` (packed `key`, its [`ngram_hash`] `h`), for
+    /// looking ahead: with Kneser–Ney in the model, its half alone (no logarithm to take);
+    /// otherwise the full score.
+    fn bigram(&mut self, a: u16, b: u16, key: u64, h: u64) -> f32 {
         let second = match self.smoothing {
             Smoothing::Mixed { .. } => true,
             Smoothing::KneserNey => false,
             Smoothing::Interpolated(_) => return self.score(&[a], b),
         };
-        let key = (u64::from(a) << 16) | u64::from(b);
-        let found = Self::lookup(self.lm, &mut self.memo, key, 2);
+        let found = Self::lookup_hashed(self.lm, &mut self.memo, key, h, 2);
         self.lm.kn_bigram(a, b, found, second)
     }
 
@@ -323,9 +333,7 @@ pub fn decode(
     let mut group: Vec<usize> = Vec::with_capacity(beam);
     let mut same_unit: Vec<usize> = Vec::new();
     let mut next: Vec<State> = Vec::new();
-    let mut ahead_buf: Vec<f32> = Vec::new();
-    let mut ahead_top: Vec<(f32, Cand)> = Vec::new();
-    let mut ahead_taken: Vec<bool> = Vec::new();
+    let mut ahead_bufs = AheadBufs::default();
     for (i, slot) in slots.iter().enumerate() {
         let beam_states: &[State] = if i == 0 {
             &start[..]
@@ -410,7 +418,7 @@ pub fn decode(
                 (slot, &next),
                 slots.get(i + 1),
                 (lm_weight, ahead_next),
-                (&mut ahead_top, &mut ahead_taken, &mut ahead_buf),
+                &mut ahead_bufs,
             )
         } else {
             &[][..]
@@ -448,6 +456,18 @@ pub fn decode(
     (choice, conf)
 }
 
+/// The look ahead's buffers, reused from slot to slot.
+#[derive(Default)]
+struct AheadBufs {
+    /// The likeliest candidates of the next slot, with their rank.
+    top: Vec<(f32, Cand)>,
+    /// Per candidate of the slot: whether some state took it.
+    taken: Vec<bool>,
+    /// Packed key and hash of each bigram looked up.
+    pairs: Vec<(u64, u64)>,
+    scores: Vec<f32>,
+}
+
 /// Per candidate of `slot` that some state of `states` took, the best channel and bigram score of
 /// a step into one of the `k` likeliest candidates of the next slot (by channel score and
 /// unigram); `-inf` for the candidates no state took. Empty when it would rank nothing: one
@@ -457,8 +477,14 @@ fn lookahead<'b>(
     (slot, states): (&[Cand], &[State]),
     next: Option<&Vec<Cand>>,
     (lm_weight, k): (f32, usize),
-    (top, taken, buf): (&mut Vec<(f32, Cand)>, &mut Vec<bool>, &'b mut Vec<f32>),
+    bufs: &'b mut AheadBufs,
 ) -> &'b [f32] {
+    let AheadBufs {
+        top,
+        taken,
+        pairs,
+        scores: buf,
+    } = bufs;
     buf.clear();
     let Some(next) = next.filter(|_| slot.len() > 1) else {
         return buf;
@@ -478,23 +504,35 @@ fn lookahead<'b>(
     for st in states {
         taken[usize::from(st.cand)] = true;
     }
+    // Each pair's key and hash once: the memo entries, then the table slots the memo does
+    // not answer, then the scores.
+    pairs.clear();
     for (c, _) in slot.iter().zip(taken.iter()).filter(|(_, &t)| t) {
         for (_, n) in top.iter() {
-            scorer.prefetch_memo(c.unit, n.unit);
+            let key = (u64::from(c.unit) << 16) | u64::from(n.unit);
+            let h = ngram_hash(key, 2);
+            prefetch_read(&scorer.memo[Scorer::memo_index(h)]);
+            pairs.push((key, h));
         }
     }
-    for (c, _) in slot.iter().zip(taken.iter()).filter(|(_, &t)| t) {
-        for (_, n) in top.iter() {
-            scorer.prefetch(&[c.unit], 1, n.unit);
+    for &(key, h) in pairs.iter() {
+        let (k, tag) = scorer.memo[Scorer::memo_index(h)];
+        if k != key || (tag >> 25) != 2 {
+            scorer.lm.prefetch_hash(h, 2);
         }
     }
+    let mut at = 0;
     buf.extend(slot.iter().zip(taken.iter()).map(|(c, &t)| {
         if !t {
             return f32::NEG_INFINITY;
         }
-        top.iter()
-            .map(|(_, n)| n.score + lm_weight * scorer.bigram(c.unit, n.unit))
-            .fold(f32::NEG_INFINITY, f32::max)
+        let mut best = f32::NEG_INFINITY;
+        for (_, n) in top.iter() {
+            let (key, h) = pairs[at];
+            at += 1;
+            best = best.max(n.score + lm_weight * scorer.bigram(c.unit, n.unit, key, h));
+        }
+        best
     }));
     buf
 }
