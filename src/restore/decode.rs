@@ -129,22 +129,31 @@ impl<'a> Scorer<'a> {
             context |= u64::from(h[l + 1 - n]) << (16 * (n - 2));
             let key = (context << 16) | u64::from(word);
             let hash = ngram_hash(key, n);
-            let (k, tag) = self.memo[Self::memo_index(hash)];
-            if k == key && (tag >> 25) as usize == n {
-                if tag & 0x100_0000 == 0 {
-                    return;
-                }
-                continue;
+            match self.memo_knows(key, hash, n) {
+                Some(false) => return,
+                Some(true) => continue,
+                None => self.lm.prefetch_hash(hash, n),
             }
-            self.lm.prefetch_hash(hash, n);
         }
+    }
+
+    /// What the memo knows of the n-gram `key` (its [`ngram_hash`] `h`): stored or not, or
+    /// nothing.
+    fn memo_knows(&self, key: u64, h: u64, order: usize) -> Option<bool> {
+        let (k, tag) = self.memo[Self::memo_index(h)];
+        (k == key && (tag >> 25) as usize == order).then_some(tag & 0x100_0000 != 0)
+    }
+
+    /// Start loading the memo entry of the n-gram whose [`ngram_hash`] is `h`.
+    fn prefetch_memo_entry(&self, h: u64) {
+        prefetch_read(&self.memo[Self::memo_index(h)]);
     }
 
     /// Start loading the memo entry of the bigram `a b`: the first thing [`Self::prefetch`] and
     /// [`Self::walk`] read.
     fn prefetch_memo(&self, a: u16, b: u16) {
         let key = (u64::from(a) << 16) | u64::from(b);
-        prefetch_read(&self.memo[Self::memo_index(ngram_hash(key, 2))]);
+        self.prefetch_memo_entry(ngram_hash(key, 2));
     }
 
     /// [`LanguageModel::walk`] through the memo: `h` is the context (at most order-1 units).
@@ -511,13 +520,12 @@ fn lookahead<'b>(
         for (_, n) in top.iter() {
             let key = (u64::from(c.unit) << 16) | u64::from(n.unit);
             let h = ngram_hash(key, 2);
-            prefetch_read(&scorer.memo[Scorer::memo_index(h)]);
+            scorer.prefetch_memo_entry(h);
             pairs.push((key, h));
         }
     }
     for &(key, h) in pairs.iter() {
-        let (k, tag) = scorer.memo[Scorer::memo_index(h)];
-        if k != key || (tag >> 25) != 2 {
+        if scorer.memo_knows(key, h, 2).is_none() {
             scorer.lm.prefetch_hash(h, 2);
         }
     }
