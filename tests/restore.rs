@@ -801,6 +801,49 @@ fn shipped() -> Restorer {
 }
 
 #[test]
+fn tables_copied_into_huge_pages_restore_as_the_mapped_file_does() {
+    // Plan 003 stripped of its marks, restored with the shipped model from its mapped file and
+    // from the copy of its n-gram tables that a long run makes.
+    let stripped = strip_text(&plan_003());
+    let mapped = shipped();
+    mapped.language_model().copy_after(usize::MAX);
+    let copied = shipped();
+    assert!(copied.language_model().tables_copied().is_none());
+    copied.language_model().copy_after(0);
+    let first = copied.restore_long(&stripped, Origin::Typed, true);
+    let started = std::time::Instant::now();
+    while copied.language_model().copy_running() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let from_map = mapped.restore_long(&stripped, Origin::Typed, true);
+    assert!(
+        mapped.language_model().tables_copied().is_none(),
+        "never copied"
+    );
+    let huge_pages = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .is_ok_and(|mode| !mode.contains("[never]"));
+    if !huge_pages {
+        // No transparent huge pages on this kernel: no copy is made, and nothing else changes.
+        assert!(copied.language_model().tables_copied().is_none());
+        assert!(!copied.language_model().copy_running());
+        assert_eq!(first.text, from_map.text);
+        return;
+    }
+    assert!(
+        copied.language_model().tables_copied().is_some(),
+        "huge pages are on: the tables are copied"
+    );
+    let from_copy = copied.restore_long(&stripped, Origin::Typed, true);
+    assert_eq!(from_copy.text, from_map.text);
+    assert_eq!(first.text, from_map.text);
+    let conf = |r: &vnplan::restore::Restored| -> Vec<Option<f64>> {
+        r.tokens.iter().map(|t| t.confidence).collect()
+    };
+    assert_eq!(conf(&from_copy), conf(&from_map));
+    assert_ne!(from_map.text, stripped, "the text was restored");
+}
+
+#[test]
 fn second_look_repairs_a_stripped_plan_with_the_shipped_model() {
     // Example plan 003 (a commune's plan for model residential areas), all marks stripped.
     let gold = plan_003();

@@ -327,6 +327,7 @@ pub fn decode(
     } else {
         lookahead_states.max(beam)
     };
+    lm.note_decoded(slots.len());
     let hlen = lm.order - 1;
     // The columns of kept states, one after another (kept for the backtrack): column i is
     // `lattice[cols[i]..cols[i + 1]]`.
