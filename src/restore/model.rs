@@ -24,8 +24,8 @@
 //! probability of the longest stored n-gram, times the backoffs of the longer contexts.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use memmap2::{Advice, Mmap, MmapOptions};
@@ -306,8 +306,8 @@ pub struct LanguageModel {
     /// them (`None`: the copy failed).
     resident: Arc<OnceLock<Option<Resident>>>,
     /// Whether that thread was started.
-    copying: std::sync::atomic::AtomicBool,
-    copy: std::sync::Once,
+    copying: AtomicBool,
+    copy: Once,
     /// Slots decoded with this model so far, and how many start the copy.
     decoded: AtomicUsize,
     copy_after: AtomicUsize,
@@ -356,13 +356,14 @@ fn interpolation_total(ratio: f32, context: usize) -> f32 {
 /// Every lookup lands on a random slot of tables of tens of MB: with 4 KB pages nearly each one
 /// also misses the TLB and walks the page tables, with 2 MB pages the tables take a few dozen TLB
 /// entries. The kernel maps page-cache pages of the file only 4 KB at a time, so the tables are
-/// copied; the header, vocabulary and small tables stay in the map. Measured in one process
-/// (`bench restore --against`, stripped seeds): 1.08–1.10 times as fast with the copy, 1.03 with the
-/// bigram table alone. The copy (≈ 50 MB more memory) is made by a thread of its own once the
-/// model has decoded [`COPY_AFTER_SLOTS`] slots, since the copy took 100–200 ms of a core here
-/// (most of it the first touch of fresh memory): loading stays as fast as mapping, short runs
-/// do not copy, and lookups move to the copy when it is done. Where the kernel has no transparent huge pages, there
-/// is no copy.
+/// copied; the header, vocabulary and small tables stay in the map. Measured in one process on
+/// the stripped seeds (`bench restore`, the `--against` restorer kept on the mapped file by a
+/// temporary switch): the mapped file ran at 0.90–0.95 of the copy text only, 0.89–0.92 with
+/// confidences; an earlier trial copying the bigram table alone gained 1.03. The copy (≈ 50 MB
+/// more memory) is made by a thread of its own once the model has decoded [`COPY_AFTER_SLOTS`]
+/// slots, since it took 11–370 ms here, most of it the first touch of fresh memory: loading
+/// stays as fast as mapping, short runs do not copy, and lookups move to the copy when it is
+/// done. Where the kernel has no transparent huge pages, there is no copy.
 struct Resident {
     bytes: Mmap,
     /// The tables' places in `bytes`.
@@ -371,10 +372,10 @@ struct Resident {
     took: Duration,
 }
 
-/// Slots (≈ tokens) decoded before the n-gram tables are copied into huge pages: the copy took
-/// 100–200 ms of a core here, about what 1.09 times the speed saves over 400 k tokens, so a
-/// short run (a file of a few pages) never pays for it and a long one (a night's ingest, a
-/// benchmark after its warm-up) does.
+/// Slots (≈ tokens) decoded before the n-gram tables are copied into huge pages: the copy took up
+/// to 370 ms of a core here, about what 1.08 times the speed saves over 1 M tokens, so a short
+/// run (a file of a few pages) never pays for it and a long one (a night's ingest, a benchmark
+/// after its warm-up) does.
 pub const COPY_AFTER_SLOTS: usize = 100_000;
 
 /// Size of a huge page on x86-64 and AArch64 with 4 KB base pages.
@@ -640,8 +641,8 @@ impl LanguageModel {
         Ok(LanguageModel {
             map,
             resident: Arc::new(OnceLock::new()),
-            copy: std::sync::Once::new(),
-            copying: std::sync::atomic::AtomicBool::new(false),
+            copy: Once::new(),
+            copying: AtomicBool::new(false),
             decoded: AtomicUsize::new(0),
             copy_after: AtomicUsize::new(COPY_AFTER_SLOTS),
             order,
