@@ -668,6 +668,7 @@ impl LanguageModel {
 
     /// What is stored for the n-gram of this order whose [`ngram_hash`] is `h`: its quantized
     /// log-probability and log-backoff (0 for the top order).
+    #[inline]
     pub fn probe(&self, h: u64, order: usize) -> Option<Entry> {
         let (bytes, t) = self.table(order);
         t.find(bytes, h)
@@ -675,6 +676,7 @@ impl LanguageModel {
 
     /// The table of one order and the bytes it is in: the copy in huge pages once it is made,
     /// the map before.
+    #[inline]
     fn table(&self, order: usize) -> (&[u8], &Table) {
         match self.resident.get() {
             Some(Some(r)) => (&r.bytes, &r.tables[order - 2]),
@@ -735,6 +737,7 @@ impl LanguageModel {
     /// Start loading the table slot of one n-gram given its [`ngram_hash`]. Scoring is bound by
     /// memory latency (one cache miss per order); issuing the loads for a whole lattice column
     /// before scoring it lets them overlap.
+    #[inline]
     pub fn prefetch_hash(&self, h: u64, order: usize) {
         let (bytes, t) = self.table(order);
         let (s, _) = slot_and_fp_of_hash(h, t.capacity);
