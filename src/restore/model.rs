@@ -458,7 +458,7 @@ impl Table {
 /// Start loading the cache line that holds `at`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-pub fn prefetch_read<T>(at: &T) {
+pub(crate) fn prefetch_read<T>(at: &T) {
     let byte = at as *const T as *const u8;
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
     // SAFETY: a prefetch is a hint; it never faults and the address comes from a live reference.
@@ -468,7 +468,7 @@ pub fn prefetch_read<T>(at: &T) {
 /// Start loading the cache line that holds `at` (nothing to do on this architecture).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-pub fn prefetch_read<T>(_at: &T) {}
+pub(crate) fn prefetch_read<T>(_at: &T) {}
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     let bytes: [u8; 4] = b[at..at + 4].try_into().expect("a four-byte range");
