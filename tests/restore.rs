@@ -820,9 +820,7 @@ fn tables_copied_into_huge_pages_restore_as_the_mapped_file_does() {
         mapped.language_model().tables_copied().is_none(),
         "never copied"
     );
-    let huge_pages = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-        .is_ok_and(|mode| !mode.contains("[never]"));
-    if !huge_pages {
+    if !vnplan::restore::model::huge_pages_possible() {
         // No transparent huge pages on this kernel: no copy is made, and nothing else changes.
         assert!(copied.language_model().tables_copied().is_none());
         assert!(!copied.language_model().copy_running());

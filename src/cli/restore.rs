@@ -398,15 +398,8 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
     let warm = std::time::Instant::now();
     let mut warm_tokens = 0;
     let copy_after = vnplan::restore::model::COPY_AFTER_SLOTS;
-    let warming = if rounds * per >= copy_after {
-        vec![&r]
-            .into_iter()
-            .chain(other.as_ref())
-            .collect::<Vec<_>>()
-    } else {
-        Vec::new()
-    };
-    for restorer in warming {
+    let long = rounds * per >= copy_after;
+    for restorer in std::iter::once(&r).chain(other.as_ref()).filter(|_| long) {
         let mut done = 0;
         while done < copy_after {
             for b in &blocks {

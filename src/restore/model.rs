@@ -407,8 +407,8 @@ impl Resident {
 }
 
 /// Whether the kernel may back memory advised for huge pages with them (Linux with transparent
-/// huge pages in `always` or `madvise` mode).
-fn huge_pages_possible() -> bool {
+/// huge pages in `always` or `madvise` mode): where it may not, no copy is made.
+pub fn huge_pages_possible() -> bool {
     std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
         .is_ok_and(|mode| !mode.contains("[never]"))
 }
