@@ -655,6 +655,12 @@ fn first_reading(
     (slots, first, pairs)
 }
 
+/// For the second look: no limit on how far a rival may trail the first reading (every slot a
+/// rival's bonus puts ahead is decoded again).
+fn anywhere() -> (f32, impl FnMut(&[u16], usize, u16, f32) -> f32) {
+    (0.0, |_: &[u16], _: usize, _: u16, _: f32| 0.0)
+}
+
 /// A stand-in decoder that reads each slot by its own best score (no language model), so the
 /// second look's bonuses alone decide.
 fn by_score(part: &[Vec<vnplan::restore::decode::Cand>]) -> Vec<usize> {
@@ -685,7 +691,7 @@ fn second_look_takes_pairs_the_text_has_elsewhere() {
     ]);
     let mut choice = first.clone();
     let mut decoded = Vec::new();
-    let revisited = revisit(&pairs, &slots, &mut choice, 2.0, 3, |part| {
+    let revisited = revisit(&pairs, &slots, &mut choice, 2.0, 3, anywhere(), |part| {
         decoded.push(part.len());
         by_score(part)
     });
@@ -696,8 +702,51 @@ fn second_look_takes_pairs_the_text_has_elsewhere() {
     assert_eq!(decoded, vec![7]);
     // Without the bonus the same decoder keeps the first reading.
     let mut unchanged = first.clone();
-    assert_eq!(revisit(&pairs, &slots, &mut unchanged, 0.0, 3, by_score), 0);
+    assert_eq!(
+        revisit(&pairs, &slots, &mut unchanged, 0.0, 3, anywhere(), by_score),
+        0
+    );
     assert_eq!(unchanged, first);
+}
+
+#[test]
+fn second_look_skips_rivals_out_of_reach() {
+    use vnplan::restore::adapt::revisit;
+    // As above, but the runner-up 20 at slot 7 trails 21 by 6 nats: with its bonus for `10 20`
+    // (2 × log2 3 ≈ 3.2) it still trails by 2.8. Scored locally by the channel alone, it is out
+    // of a reach of 2 nats and the slot is not decoded again; within a reach of 3 it is.
+    let (slots, first, pairs) = first_reading(&[
+        &[(10, 0.0)],
+        &[(20, 0.0)],
+        &[(30, 0.0)],
+        &[(10, 0.0)],
+        &[(20, 0.0)],
+        &[(31, 0.0)],
+        &[(10, 0.0)],
+        &[(21, 0.0), (20, -6.0)],
+        &[(32, 0.0)],
+    ]);
+    let mut asked = Vec::new();
+    let mut second_look = |reach: f32| {
+        let mut choice = first.clone();
+        let local = |units: &[u16], i: usize, unit: u16, channel: f32| {
+            asked.push((units[i], i, unit));
+            channel
+        };
+        revisit(
+            &pairs,
+            &slots,
+            &mut choice,
+            2.0,
+            3,
+            (reach, local),
+            by_score,
+        )
+    };
+    assert_eq!(second_look(2.0), 0);
+    assert_eq!(second_look(3.0), 4);
+    // Only the slot whose rival gains was scored: the first reading and the rival, each time.
+    assert_eq!(asked, [(21, 7, 21), (21, 7, 20)].repeat(2));
 }
 
 #[test]
@@ -715,7 +764,7 @@ fn second_look_does_not_count_a_reading_for_itself() {
         &[(11, 0.0)],
     ]);
     let mut choice = first.clone();
-    assert!(revisit(&pairs, &slots, &mut choice, 2.0, 3, by_score) > 0);
+    assert!(revisit(&pairs, &slots, &mut choice, 2.0, 3, anywhere(), by_score) > 0);
     assert_eq!(choice[4], 1);
 }
 
@@ -754,7 +803,7 @@ fn second_look_weighs_the_words_of_the_text_against_the_corpus() {
             Pairs::of(reading)
         };
         let mut choice = first.clone();
-        revisit(&pairs, slots, &mut choice, 2.0, 3, by_score);
+        revisit(&pairs, slots, &mut choice, 2.0, 3, anywhere(), by_score);
         choice[slots.len() - 2]
     };
     // Eight readings of 20 and none of 21: far more 20 than the corpus share; the slot becomes 20.
@@ -941,6 +990,19 @@ fn look_ahead_limits_keep_the_reading_of_a_stripped_plan() {
         "one next candidate {one}, the defaults {limited}"
     );
     assert_ne!(narrow, with);
+}
+
+#[test]
+fn second_look_reach_keeps_the_reading_of_a_stripped_plan() {
+    // The second look decodes a slot again only where the rival, with its bonus, trails the
+    // first reading by less than `adapt_reach` nats. On plan 003 stripped the shipped reach reads
+    // as many tokens right as no limit; a reach near 0 changes the reading: the limit is in force.
+    let r = shipped();
+    assert!(r.params.adapt_reach > 0.0);
+    let (with, _, reach, anywhere) = stripped_003_with_and_without(|r| r.params.adapt_reach = 0.0);
+    assert!(reach >= anywhere, "reach {reach}, no limit {anywhere}");
+    let (_, near, _, _) = stripped_003_with_and_without(|r| r.params.adapt_reach = 0.01);
+    assert_ne!(near, with);
 }
 
 #[test]

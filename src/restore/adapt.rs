@@ -196,6 +196,7 @@ pub fn revisit(
     choice: &mut [usize],
     weight: f32,
     context: usize,
+    (reach, mut local): (f32, impl FnMut(&[u16], usize, u16, f32) -> f32),
     mut decode: impl FnMut(&[Vec<Cand>]) -> Vec<usize>,
 ) -> usize {
     if weight <= 0.0 || slots.len() < 3 {
@@ -225,10 +226,27 @@ pub fn revisit(
             continue;
         }
         let first = bonus(i, units[i]);
-        if slot
-            .iter()
-            .any(|c| c.unit != units[i] && bonus(i, c.unit) > first + pairs.min_gain())
-        {
+        let mut first_local = None;
+        let mut any = false;
+        for c in slot {
+            if c.unit == units[i] {
+                continue;
+            }
+            let b = bonus(i, c.unit);
+            if b <= first + pairs.min_gain() {
+                continue;
+            }
+            if reach > 0.0 {
+                let own = *first_local
+                    .get_or_insert_with(|| local(&units, i, units[i], slot[choice[i]].score));
+                if local(&units, i, c.unit, c.score) + b < own + first - reach {
+                    continue;
+                }
+            }
+            any = true;
+            break;
+        }
+        if any {
             window[i.saturating_sub(WINDOW)..=(i + WINDOW).min(n - 1)].fill(true);
         }
     }

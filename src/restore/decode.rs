@@ -577,6 +577,35 @@ pub fn confidences_of(
     confidences(&mut scorer, slots, choice, lm_weight)
 }
 
+/// The score of reading `unit` (channel score `channel`) at slot `i` of the path `units`, the other
+/// units as they are: the channel score plus `lm_weight` times the log-probabilities of the unit
+/// and of the order-1 units after it.
+pub fn local_score(
+    lm: &LanguageModel,
+    smoothing: Smoothing,
+    units: &[u16],
+    i: usize,
+    (unit, channel): (u16, f32),
+    lm_weight: f32,
+) -> f32 {
+    let n = lm.order;
+    let lo = i.saturating_sub(n - 1);
+    let hi = (i + n).min(units.len());
+    let mut buf = [0u16; 2 * MAX_ORDER];
+    let buf = &mut buf[..hi - lo];
+    buf.copy_from_slice(&units[lo..hi]);
+    buf[i - lo] = unit;
+    let mut s = channel;
+    for j in (i - lo)..buf.len() {
+        let h0 = j.saturating_sub(n - 1);
+        s += lm_weight
+            * lm.score_as(smoothing, &buf[h0..j], buf[j], |key, order| {
+                lm.probe(ngram_hash(key, order), order)
+            });
+    }
+    s
+}
+
 /// Units of real history (the sentinel `u16::MAX` marks "before the text").
 fn history(h: &[u16; MAX_ORDER - 1], hlen: usize) -> &[u16] {
     let tail = &h[MAX_ORDER - 1 - hlen..];

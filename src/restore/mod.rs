@@ -180,6 +180,11 @@ pub struct Params {
     pub adapt_words: f32,
     /// How many words the corpus share of a skeleton counts for against the text's own readings.
     pub adapt_prior: f32,
+    /// How far (nats) a rival may trail the first reading and still have its slot decoded again
+    /// in the second look: both scored with the first reading's neighbours (channel and n-grams,
+    /// [`decode::local_score`]), the rival with its bonus; 0: every slot where a rival's bonus is
+    /// higher. 10: 1.07–1.08 times as fast, and on the dev split as accurate (`models/README.md`).
+    pub adapt_reach: f32,
     /// Bonus (nats per word) for the syllables of a place name that capitalized words without
     /// marks spell ([`Restorer::favour_names`]); 0 turns it off.
     pub name_bonus: f32,
@@ -221,6 +226,7 @@ impl Params {
             "adapt_weight" => self.adapt_weight = f as f32,
             "adapt_words" => self.adapt_words = f as f32,
             "adapt_prior" => self.adapt_prior = f as f32,
+            "adapt_reach" => self.adapt_reach = f as f32,
             "ocr_marks" => self.ocr_marks = f as f32,
             "name_bonus" => self.name_bonus = f as f32,
             _ => return Err(format!("{k}: no such decoder parameter")),
@@ -255,6 +261,7 @@ impl Default for Params {
             adapt_weight: 1.0,
             adapt_words: 1.5,
             adapt_prior: 10.0,
+            adapt_reach: 10.0,
             name_bonus: 0.75,
             ocr_marks: 1.0,
         }
@@ -941,6 +948,19 @@ impl Restorer {
                 &mut pl.choice,
                 p.adapt_weight,
                 self.lm.order - 1,
+                (
+                    p.adapt_reach,
+                    |units: &[u16], i: usize, unit: u16, channel: f32| {
+                        decode::local_score(
+                            &self.lm,
+                            smoothing,
+                            units,
+                            i,
+                            (unit, channel),
+                            p.lm_weight,
+                        )
+                    },
+                ),
                 |part| {
                     let (choice, _) = decode(&self.lm, part, &search, false);
                     choice
