@@ -595,13 +595,12 @@ pub fn local_score(
     let buf = &mut buf[..hi - lo];
     buf.copy_from_slice(&units[lo..hi]);
     buf[i - lo] = unit;
+    // Through the thread's lookup memo, which holds most of these n-grams from the first reading.
+    let mut scorer = Scorer::with_smoothing(lm, smoothing);
     let mut s = channel;
     for j in (i - lo)..buf.len() {
         let h0 = j.saturating_sub(n - 1);
-        s += lm_weight
-            * lm.score_as(smoothing, &buf[h0..j], buf[j], |key, order| {
-                lm.probe(ngram_hash(key, order), order)
-            });
+        s += lm_weight * scorer.score(&buf[h0..j], buf[j]);
     }
     s
 }
