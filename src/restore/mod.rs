@@ -1130,10 +1130,15 @@ impl Restorer {
                 Plan::Replace(fixed_core)
             };
         }
-        let (mut cands, outputs) = cache
-            .entry(core.to_string())
-            .or_insert_with(|| self.shared_candidates(core, clean, garbled, ocr))
-            .clone();
+        // Looked up by the core itself: a repeated word (most of a text) allocates no key.
+        let (mut cands, outputs) = match cache.get(core) {
+            Some(planned) => planned.clone(),
+            None => {
+                let planned = self.shared_candidates(core, clean, garbled, ocr);
+                cache.insert(core.to_string(), planned.clone());
+                planned
+            }
+        };
         // In English-model OCR garble a capital is evidence only on a word read as letters alone
         // (symbols and digits inside mark a misread word, whose capitals may be misread too).
         if !rd.sentence_start
