@@ -189,7 +189,11 @@ fn units(slots: &[Vec<Cand>], choice: &[usize]) -> Vec<u16> {
 /// slot), counted in `pairs`; `weight` is the bonus (in channel-score units) for each side on which
 /// a candidate forms a pair seen elsewhere, `log2(1 + times)`. Where a bonus would put another
 /// candidate ahead, the slot and its neighbours (a window) are decoded again by `decode`, with
-/// `context` fixed slots of the first reading on each side. Returns how many slots were revisited.
+/// `context` fixed slots of the first reading on each side. With a `reach` above 0, only where
+/// that candidate, with its bonus, also trails the first reading by less than `reach` in
+/// `local(units, slot, unit, channel score)`, the score of a unit read at the slot with the first
+/// reading's neighbours: a rival far behind is not worth a second decoding. Returns how many
+/// slots were revisited.
 pub fn revisit(
     pairs: &Pairs,
     slots: &[Vec<Cand>],
