@@ -673,12 +673,16 @@ fn by_score(part: &[Vec<vnplan::restore::decode::Cand>]) -> Vec<usize> {
         .collect()
 }
 
-#[test]
-fn second_look_takes_pairs_the_text_has_elsewhere() {
-    use vnplan::restore::adapt::revisit;
-    // Units 10 11 12 … stand for syllables. The first reading has `10 20` twice elsewhere; at
-    // slot 7 it chose 21 after 10, where 20 was the runner-up.
-    let (slots, first, pairs) = first_reading(&[
+/// Units 10 11 12 … stand for syllables. The first reading has `10 20` twice elsewhere; at slot 7
+/// it chose 21 after 10, where 20 (channel score `runner_up`) was the runner-up.
+fn pair_elsewhere(
+    runner_up: f32,
+) -> (
+    Vec<Vec<vnplan::restore::decode::Cand>>,
+    Vec<usize>,
+    vnplan::restore::adapt::Pairs<'static>,
+) {
+    first_reading(&[
         &[(10, 0.0)],
         &[(20, 0.0)],
         &[(30, 0.0)],
@@ -686,9 +690,16 @@ fn second_look_takes_pairs_the_text_has_elsewhere() {
         &[(20, 0.0)],
         &[(31, 0.0)],
         &[(10, 0.0)],
-        &[(21, 0.0), (20, -1.0)],
+        &[(21, 0.0), (20, runner_up)],
         &[(32, 0.0)],
-    ]);
+    ])
+}
+
+#[test]
+fn second_look_takes_pairs_the_text_has_elsewhere() {
+    use vnplan::restore::adapt::revisit;
+    // The runner-up 20 at slot 7 trails 21 by 1 nat.
+    let (slots, first, pairs) = pair_elsewhere(-1.0);
     let mut choice = first.clone();
     let mut decoded = Vec::new();
     let revisited = revisit(&pairs, &slots, &mut choice, 2.0, 3, anywhere(), |part| {
@@ -715,17 +726,7 @@ fn second_look_skips_rivals_out_of_reach() {
     // As above, but the runner-up 20 at slot 7 trails 21 by 6 nats: with its bonus for `10 20`
     // (2 × log2 3 ≈ 3.2) it still trails by 2.8. Scored locally by the channel alone, it is out
     // of a reach of 2 nats and the slot is not decoded again; within a reach of 3 it is.
-    let (slots, first, pairs) = first_reading(&[
-        &[(10, 0.0)],
-        &[(20, 0.0)],
-        &[(30, 0.0)],
-        &[(10, 0.0)],
-        &[(20, 0.0)],
-        &[(31, 0.0)],
-        &[(10, 0.0)],
-        &[(21, 0.0), (20, -6.0)],
-        &[(32, 0.0)],
-    ]);
+    let (slots, first, pairs) = pair_elsewhere(-6.0);
     let mut asked = Vec::new();
     let mut second_look = |reach: f32| {
         let mut choice = first.clone();
