@@ -183,8 +183,8 @@ pub struct Params {
     /// How far (nats) a rival may trail the first reading and still have its slot decoded again
     /// in the second look: both scored with the first reading's neighbours (channel and n-grams,
     /// [`decode::local_score`]), the rival with its bonus; 0: every slot where a rival's bonus is
-    /// higher. 10: 1.05–1.10 times as fast (1.09 in 4 of 5 runs), and on the dev split as accurate or
-    /// better (`models/README.md`).
+    /// higher. 10: 1.05–1.10 times as fast (1.09 in 4 of 5 runs), and on the dev split as
+    /// accurate or better (`models/README.md`).
     pub adapt_reach: f32,
     /// Bonus (nats per word) for the syllables of a place name that capitalized words without
     /// marks spell ([`Restorer::favour_names`]); 0 turns it off.
