@@ -230,27 +230,24 @@ pub fn revisit(
             continue;
         }
         let first = bonus(i, units[i]);
+        // The first reading's local score, once, and only if some rival's bonus is higher.
         let mut first_local = None;
-        let mut any = false;
-        for c in slot {
+        let rival_in_reach = slot.iter().any(|c| {
             if c.unit == units[i] {
-                continue;
+                return false;
             }
             let b = bonus(i, c.unit);
             if b <= first + pairs.min_gain() {
-                continue;
+                return false;
             }
-            if reach > 0.0 {
-                let own = *first_local
-                    .get_or_insert_with(|| local(&units, i, units[i], slot[choice[i]].score));
-                if local(&units, i, c.unit, c.score) + b < own + first - reach {
-                    continue;
-                }
+            if reach <= 0.0 {
+                return true;
             }
-            any = true;
-            break;
-        }
-        if any {
+            let own = *first_local
+                .get_or_insert_with(|| local(&units, i, units[i], slot[choice[i]].score));
+            local(&units, i, c.unit, c.score) + b >= own + first - reach
+        });
+        if rival_in_reach {
             window[i.saturating_sub(WINDOW)..=(i + WINDOW).min(n - 1)].fill(true);
         }
     }

@@ -386,14 +386,14 @@ impl Resident {
     /// advice is refused.
     fn copy(map: &[u8], tables: &[Table]) -> Option<Resident> {
         let started = Instant::now();
-        let total: usize = tables.iter().map(|t| t.capacity * t.width).sum();
+        let total: usize = tables.iter().map(Table::bytes).sum();
         // One huge page more, to start the tables on a huge-page boundary.
         let mut anon = MmapOptions::new().len(total + HUGE_PAGE).map_anon().ok()?;
         anon.advise(Advice::HugePage).ok()?;
         let mut at = anon.as_ptr().align_offset(HUGE_PAGE);
         let mut placed = Vec::with_capacity(tables.len());
         for t in tables {
-            let n = t.capacity * t.width;
+            let n = t.bytes();
             anon[at..at + n].copy_from_slice(&map[t.offset..t.offset + n]);
             placed.push(Table { offset: at, ..*t });
             at += n;
@@ -423,6 +423,11 @@ struct Table {
 }
 
 impl Table {
+    /// How many bytes the table takes.
+    fn bytes(&self) -> usize {
+        self.capacity * self.width
+    }
+
     /// The record of the n-gram whose [`ngram_hash`] is `h`, in the file bytes `b`.
     fn find(&self, b: &[u8], h: u64) -> Option<Entry> {
         let (mut s, fp) = slot_and_fp_of_hash(h, self.capacity);
@@ -708,7 +713,7 @@ impl LanguageModel {
     /// own. Lookups read the map until the copy is done.
     fn start_copy(&self) {
         self.copy.call_once(|| {
-            let table_bytes: usize = self.tables.iter().map(|t| t.capacity * t.width).sum();
+            let table_bytes: usize = self.tables.iter().map(Table::bytes).sum();
             // Below a huge page there is nothing to gain.
             if table_bytes < HUGE_PAGE || !huge_pages_possible() {
                 return;
