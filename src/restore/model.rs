@@ -889,6 +889,12 @@ impl LanguageModel {
         self.unigram_kn[usize::from(word)]
     }
 
+    /// The log-backoff of the one-unit context `unit` in a Kneser–Ney bigram the model does not
+    /// store ([`Self::kn_bigram`]).
+    pub fn kn_unigram_backoff(&self, unit: u16) -> f32 {
+        self.unigram_backoff[usize::from(unit)]
+    }
+
     /// The interpolation ratio the model was built with, if it interpolates.
     fn own_ratio(&self) -> Option<f32> {
         match self.smoothing {
