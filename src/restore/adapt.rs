@@ -32,6 +32,8 @@ pub struct Pairs<'a> {
     /// Units that occur in some pair (a bit per unit): most candidates occur nowhere in the text,
     /// and need no lookup.
     present: Vec<u64>,
+    /// Units the reading has anywhere (a bit per unit): a rival read nowhere gains nothing.
+    read: Vec<u64>,
     /// The single words of the reading, when they count too ([`Pairs::with_words`]).
     words: Option<Words<'a>>,
 }
@@ -75,6 +77,7 @@ impl<'a> Pairs<'a> {
         let mut pairs = Pairs {
             counts: FxHashMap::default(),
             present: vec![0; (usize::from(u16::MAX) + 1) / 64],
+            read: vec![0; (usize::from(u16::MAX) + 1) / 64],
             words: None,
         };
         for (slots, choice) in readings {
@@ -122,6 +125,9 @@ impl<'a> Pairs<'a> {
     }
 
     fn add(&mut self, units: &[u16]) {
+        for &u in units {
+            self.read[usize::from(u) / 64] |= 1 << (u % 64);
+        }
         for w in units.windows(2) {
             if is_syllable(w[0]) && is_syllable(w[1]) {
                 *self.counts.entry((w[0], w[1])).or_default() += 1;
@@ -167,6 +173,12 @@ impl<'a> Pairs<'a> {
 
     fn present(&self, u: u16) -> bool {
         self.present[usize::from(u) / 64] & (1 << (u % 64)) != 0
+    }
+
+    /// Whether the reading has `u` anywhere. A unit it has nowhere is in no pair, and as a single
+    /// word it gets at most 0 (a penalty where its skeleton is read as something else).
+    fn read(&self, u: u16) -> bool {
+        self.read[usize::from(u) / 64] & (1 << (u % 64)) != 0
     }
 
     /// How often `a b` occurs, less `own`.
@@ -230,10 +242,13 @@ pub fn revisit(
             continue;
         }
         let first = bonus(i, units[i]);
+        // A rival the reading has nowhere gains at most 0: not enough where the first reading
+        // gains at least -min_gain (nearly everywhere), and then it needs no bonus worked out.
+        let unread_lose = first + pairs.min_gain() >= 0.0;
         // The first reading's local score, once, and only if some rival's bonus is higher.
         let mut first_local = None;
         let rival_in_reach = slot.iter().any(|c| {
-            if c.unit == units[i] {
+            if c.unit == units[i] || (unread_lose && !pairs.read(c.unit)) {
                 return false;
             }
             let b = bonus(i, c.unit);
