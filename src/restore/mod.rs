@@ -20,7 +20,7 @@ pub mod model;
 pub mod token;
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -343,6 +343,10 @@ pub struct Restorer {
 }
 
 type Candidates = (Vec<Cand>, Vec<Option<u16>>);
+
+/// A block's planned words: the candidates of a core and what each writes out, shared by every
+/// token of that core.
+type PlanCache = FxHashMap<String, (Vec<Cand>, Arc<[Option<u16>]>)>;
 const SEEN_CAPACITY: usize = 200_000;
 
 /// One text made ready for decoding.
@@ -366,7 +370,7 @@ enum Plan {
     /// (`None`: keep the original core).
     Choose {
         slot: usize,
-        outputs: Vec<Option<u16>>,
+        outputs: Arc<[Option<u16>]>,
     },
     /// Words joined by punctuation (`chí/xã`, `này.Điều`), one plan each.
     Compound(Vec<Plan>),
@@ -454,6 +458,21 @@ enum Case {
     Lower,
     Title,
     Upper,
+}
+
+/// Whether the core `core` spells the syllable `word` (a vocabulary key) up to case and tone
+/// placement, with at most one tone mark (`túyến`, two, is an OCR misread): then it is written
+/// back as it was. An unmarked core (most of a stripped text) is compared without allocating.
+fn same_syllable(word: &str, core: &str) -> bool {
+    if core.is_ascii() {
+        return word.len() == core.len()
+            && word
+                .bytes()
+                .zip(core.bytes())
+                .all(|(w, c)| w == c.to_ascii_lowercase());
+    }
+    let tones = core.chars().filter(|&c| split_tone(c).1 != Tone::Level);
+    word == syllable_key(&nfc(core)) && tones.count() <= 1
 }
 
 fn case_of(core: &str) -> Case {
@@ -998,7 +1017,7 @@ impl Restorer {
             score: 0.0,
         }]];
         let mut plans: Vec<Plan> = Vec::with_capacity(toks.len());
-        let mut cache: FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)> = FxHashMap::default();
+        let mut cache: PlanCache = FxHashMap::default();
         let fixed = |u: u16| {
             vec![Cand {
                 unit: u,
@@ -1104,7 +1123,7 @@ impl Restorer {
         core: &str,
         rd: Reading,
         slots: &mut Vec<Vec<Cand>>,
-        cache: &mut FxHashMap<String, (Vec<Cand>, Vec<Option<u16>>)>,
+        cache: &mut PlanCache,
     ) -> Plan {
         let fixed = |u: u16| {
             vec![Cand {
@@ -1135,7 +1154,8 @@ impl Restorer {
         let (mut cands, outputs) = match cache.get(core) {
             Some(planned) => planned.clone(),
             None => {
-                let planned = self.shared_candidates(core, clean, garbled, ocr);
+                let (cands, outputs) = self.shared_candidates(core, clean, garbled, ocr);
+                let planned = (cands, Arc::from(outputs));
                 cache.insert(core.to_string(), planned.clone());
                 planned
             }
@@ -1287,8 +1307,7 @@ impl Restorer {
                         let word = &self.lm.vocab[usize::from(id)];
                         // Same syllable as the input up to tone placement: keep the input's
                         // spelling, unless it has two tone marks (túyến, an OCR misread).
-                        let tones = core.chars().filter(|&c| split_tone(c).1 != Tone::Level);
-                        if *word == syllable_key(&nfc(core)) && tones.count() <= 1 {
+                        if same_syllable(word, core) {
                             (core.to_string(), c)
                         } else {
                             (apply_case(word, case_of(core)), c)
@@ -1350,7 +1369,11 @@ impl Restorer {
             prev = e;
             let tok = &text[s..e];
             let (cs, ce) = split_core(tok);
-            let restored = format!("{}{}{}", &tok[..cs], new_core, &tok[ce..]);
+            let restored = if cs == 0 && ce == tok.len() {
+                new_core
+            } else {
+                [&tok[..cs], &new_core, &tok[ce..]].concat()
+            };
             if restored != tok {
                 changed += 1;
             }
