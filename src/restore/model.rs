@@ -317,8 +317,8 @@ pub struct LanguageModel {
     pub ids: FxHashMap<String, u16>,
     /// Log relative frequency per id.
     pub unigram: Vec<f32>,
-    unigram_kn: Vec<f32>,
-    unigram_backoff: Vec<f32>,
+    /// What a step of the decoder reads of each unit, per id.
+    per_unit: Vec<UnitScores>,
     /// Per id: −log P(capitalized | syllable), −log P(lowercase | syllable), in nats.
     case: Vec<[f32; 2]>,
     pub abbreviations: String,
@@ -329,14 +329,26 @@ pub struct LanguageModel {
     quant_step: f32,
     backoff_step: f32,
     pub checksum: u32,
-    /// `exp` of every quantized value and of every unigram log-frequency: interpolation sums
-    /// probabilities, and a table read is far cheaper than `exp` per lookup.
+    /// `exp` of every quantized value: interpolation sums probabilities, and a table read is far
+    /// cheaper than `exp` per lookup.
     quant_prob: [f32; 256],
-    unigram_prob: Vec<f32>,
-    /// The Jelinek–Mercer log-score of a word no n-gram of which is stored, per id and context
-    /// length (`order` values per id), for the model's own interpolation ratio: the most common
-    /// case of a lattice, and a table read saves its `ln`.
-    unigram_jm_ln: Vec<f32>,
+}
+
+/// The unigram numbers of one unit that scoring it reads, together: one cache line holds those
+/// of two units, where separate arrays took a line each (scoring is bound by memory latency).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(32))]
+struct UnitScores {
+    /// The unigram probability (`exp` of the log relative frequency).
+    prob: f32,
+    /// The Kneser–Ney unigram log-probability.
+    kn: f32,
+    /// The Kneser–Ney log-backoff of the unit as a one-unit context.
+    backoff: f32,
+    /// The Jelinek–Mercer log-score of the unit where no n-gram of it is stored, per context
+    /// length below the order, for the model's own interpolation ratio: the most common case of a
+    /// lattice, and a table read saves its `ln`. 0 in Kneser–Ney models.
+    jm_ln: [f32; MAX_ORDER],
 }
 
 /// Sum of the interpolation weights of orders 1 ..= `context` + 1, each `ratio` times the one
@@ -634,14 +646,23 @@ impl LanguageModel {
         for (q, p) in quant_prob.iter_mut().enumerate() {
             *p = (-(q as f32) * quant_step).exp();
         }
-        let unigram_prob: Vec<f32> = unigram.iter().map(|l| l.exp()).collect();
-        let unigram_jm_ln = match smoothing {
-            Smoothing::Interpolated(ratio) | Smoothing::Mixed { ratio, .. } => unigram_prob
-                .iter()
-                .flat_map(|&p| (0..order).map(move |l| (p / interpolation_total(ratio, l)).ln()))
-                .collect(),
-            Smoothing::KneserNey => Vec::new(),
-        };
+        let per_unit = (0..vocab_size)
+            .map(|k| {
+                let prob = unigram[k].exp();
+                let mut jm_ln = [0.0; MAX_ORDER];
+                if let Smoothing::Interpolated(ratio) | Smoothing::Mixed { ratio, .. } = smoothing {
+                    for (l, v) in jm_ln.iter_mut().enumerate().take(order) {
+                        *v = (prob / interpolation_total(ratio, l)).ln();
+                    }
+                }
+                UnitScores {
+                    prob,
+                    kn: unigram_kn[k],
+                    backoff: unigram_backoff[k],
+                    jm_ln,
+                }
+            })
+            .collect();
         let map = Arc::new(map);
         Ok(LanguageModel {
             map,
@@ -655,8 +676,7 @@ impl LanguageModel {
             vocab,
             ids,
             unigram,
-            unigram_kn,
-            unigram_backoff,
+            per_unit,
             case,
             abbreviations,
             confusions,
@@ -666,8 +686,6 @@ impl LanguageModel {
             backoff_step,
             checksum,
             quant_prob,
-            unigram_prob,
-            unigram_jm_ln,
         })
     }
 
@@ -834,6 +852,7 @@ impl LanguageModel {
             Smoothing::Mixed { ratio, kn_weight } => (ratio, kn_weight, true),
         };
         let l = h.len();
+        let unit = &self.per_unit[usize::from(word)];
         // The context of the n-gram being looked up, packed: the last n-1 units of `h`.
         let mut context = 0u64;
         // One walk up the orders serves both: the same n-grams, bottom-up to the first miss.
@@ -843,8 +862,8 @@ impl LanguageModel {
         let mut w = 1.0f32;
         let mut total_w = 1.0f32;
         let mut walk = Walk {
-            jm: self.unigram_prob[usize::from(word)],
-            kn: self.unigram_kn[usize::from(word)],
+            jm: unit.prob,
+            kn: unit.kn,
             matched: 0,
             backoffs: [0; MAX_ORDER],
             kn_weight,
@@ -868,7 +887,7 @@ impl LanguageModel {
             0.0
         } else if walk.matched == 0 && Some(ratio) == self.own_ratio() && l < self.order {
             // Nothing above the unigram was found: the same number, computed at load.
-            self.unigram_jm_ln[usize::from(word) * self.order + l]
+            unit.jm_ln[l]
         } else {
             (walk.jm / total_w).ln()
         };
@@ -880,19 +899,19 @@ impl LanguageModel {
     pub fn kn_bigram(&self, a: u16, b: u16, found: Option<Entry>, second: bool) -> f32 {
         match found {
             Some(e) => -f32::from(if second { e.second } else { e.prob }) * self.quant_step,
-            None => self.unigram_kn[usize::from(b)] + self.unigram_backoff[usize::from(a)],
+            None => self.per_unit[usize::from(b)].kn + self.per_unit[usize::from(a)].backoff,
         }
     }
 
     /// The unigram Kneser–Ney log-probability of `word`.
     pub fn kn_unigram(&self, word: u16) -> f32 {
-        self.unigram_kn[usize::from(word)]
+        self.per_unit[usize::from(word)].kn
     }
 
     /// The log-backoff of the one-unit context `unit` in a Kneser–Ney bigram the model does not
     /// store ([`Self::kn_bigram`]).
     pub fn kn_unigram_backoff(&self, unit: u16) -> f32 {
-        self.unigram_backoff[usize::from(unit)]
+        self.per_unit[usize::from(unit)].backoff
     }
 
     /// The interpolation ratio the model was built with, if it interpolates.
@@ -908,7 +927,7 @@ impl LanguageModel {
     pub fn context_backoff(&self, unit: u16, backoff: Option<u8>) -> f32 {
         match backoff {
             Some(b) => -f32::from(b) * self.backoff_step,
-            None => self.unigram_backoff[usize::from(unit)],
+            None => self.per_unit[usize::from(unit)].backoff,
         }
     }
 
