@@ -578,9 +578,17 @@ fn caps_lines(text: &str, toks: &[(usize, usize)]) -> Vec<bool> {
         line.push(n);
         let tok = &text[s..e];
         let (cs, ce) = split_core(tok);
-        let letters: Vec<char> = tok[cs..ce].chars().filter(|&c| is_letter(c)).collect();
-        is_word.push(letters.len() >= 2);
-        is_caps.push(letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()));
+        let mut letters = tok[cs..ce].chars().filter(|&c| is_letter(c));
+        let (first, second) = (letters.next(), letters.next());
+        let word = second.is_some();
+        is_word.push(word);
+        is_caps.push(
+            word && first
+                .into_iter()
+                .chain(second)
+                .chain(letters)
+                .all(char::is_uppercase),
+        );
     }
     let mut out = vec![false; toks.len()];
     let mut start = 0usize;
@@ -732,8 +740,9 @@ fn list_marker(core: &str) -> Option<char> {
 }
 
 fn looks_like_url(tok: &str) -> bool {
-    let l = tok.to_ascii_lowercase();
-    l.contains("://") || l.starts_with("www.") || l.contains('@') && l.contains('.')
+    tok.contains("://")
+        || tok.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("www."))
+        || tok.contains('@') && tok.contains('.')
 }
 
 impl Restorer {
@@ -1410,7 +1419,7 @@ impl Restorer {
             let core: &str = &core;
             if is_word(core) {
                 words += 1;
-                if self.lm.id(&syllable_key(core)).is_some() {
+                if self.syllable_id(core).is_some() {
                     // Count marked words only when they are valid syllables: English-model OCR
                     // leaves marks on letters too (hién, tiéu), but rarely valid ones.
                     if has_marks(core) {
@@ -1436,6 +1445,16 @@ impl Restorer {
         let clean = words > 0 && marked as f64 >= self.params.clean_ratio * words as f64;
         let garbled = !clean && odd as f64 >= self.params.garbled_ratio * words.max(1) as f64;
         (clean, garbled)
+    }
+
+    /// The model's unit for a word core, if it is a syllable ([`syllable_key`]). An unmarked core
+    /// in lowercase, most of a stripped text, is its own key and is looked up without allocating.
+    fn syllable_id(&self, core: &str) -> Option<u16> {
+        if core.bytes().all(|b| b.is_ascii_lowercase()) {
+            self.lm.id(core)
+        } else {
+            self.lm.id(&syllable_key(core))
+        }
     }
 
     /// The fixed spelling of an abbreviation or code (`HDND` → `HĐND`, `16/QD-UBND` → `16/QĐ-UBND`),
