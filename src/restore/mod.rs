@@ -476,11 +476,18 @@ fn same_syllable(word: &str, core: &str) -> bool {
 }
 
 fn case_of(core: &str) -> Case {
-    let letters: Vec<char> = core.chars().filter(|&c| is_letter(c)).collect();
-    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
-    if letters.len() >= 2 && upper == letters.len() {
+    let mut letters = core.chars().filter(|&c| is_letter(c));
+    let Some(first) = letters.next() else {
+        return Case::Lower;
+    };
+    let (mut n, mut upper) = (1, usize::from(first.is_uppercase()));
+    for c in letters {
+        n += 1;
+        upper += usize::from(c.is_uppercase());
+    }
+    if n >= 2 && upper == n {
         Case::Upper
-    } else if letters.first().is_some_and(|c| c.is_uppercase()) {
+    } else if first.is_uppercase() {
         Case::Title
     } else {
         Case::Lower
