@@ -131,7 +131,7 @@ pub fn read_vocab(path: &Path) -> anyhow::Result<Vec<String>> {
         if w.is_empty() || !is_word(w) {
             continue;
         }
-        let key = syllable_key(w);
+        let key = syllable_key(w).into_owned();
         if seen.insert(key.clone(), ()).is_none() {
             vocab.push(key);
         }
@@ -154,7 +154,7 @@ fn note_abbreviations(line: &str, ids: &FxHashMap<String, u16>, abbr: &mut FxHas
             {
                 continue;
             }
-            if !in_code && ids.contains_key(&syllable_key(seg)) {
+            if !in_code && ids.contains_key(syllable_key(seg).as_ref()) {
                 continue;
             }
             *abbr.entry(seg.to_string()).or_insert(0) += 1;
@@ -170,7 +170,10 @@ fn place_names(paths: &[PathBuf], ids: &FxHashMap<String, u16>) -> anyhow::Resul
     for p in paths {
         let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
         for line in text.lines() {
-            let words: Vec<String> = line.split_whitespace().map(syllable_key).collect();
+            let words: Vec<String> = line
+                .split_whitespace()
+                .map(|w| syllable_key(w).into_owned())
+                .collect();
             if (2..=4).contains(&words.len()) && words.iter().all(|w| ids.contains_key(w)) {
                 names.insert(words.join(" "));
             }
@@ -321,7 +324,7 @@ pub fn attested(
                 let core = &tok[s..e];
                 // Each distinct spelling is judged once: the syllable it is, if it is one to add.
                 let key = known.entry(core.to_string()).or_insert_with(|| {
-                    let key = syllable_key(core);
+                    let key = syllable_key(core).into_owned();
                     if let Some(&id) = ids.get(&key) {
                         return Judged::Syllable(id);
                     }
@@ -478,7 +481,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
                 if let Some(u) = cache.get(core) {
                     return *u;
                 }
-                let u = ids.get(&syllable_key(core)).copied();
+                let u = ids.get(syllable_key(core).as_ref()).copied();
                 cache.insert(core.to_string(), u);
                 u
             };
@@ -638,7 +641,7 @@ pub fn build(opts: &BuildOptions) -> anyhow::Result<BuildStats> {
     // of the Vietnamese model's, as syllable keys (the cores the decoder sees).
     let word_key = |t: &str| {
         let (s, e) = super::token::split_core(t);
-        super::token::syllable_key(&t[s..e])
+        super::token::syllable_key(&t[s..e]).into_owned()
     };
     for (files, vie) in [(&opts.confusions, false), (&opts.vie_confusions, true)] {
         let mut pairs: std::collections::BTreeMap<(String, String), u64> = Default::default();

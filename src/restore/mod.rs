@@ -757,7 +757,8 @@ impl Restorer {
     pub fn load(path: &Path) -> Result<Restorer, RestoreError> {
         let lm = LanguageModel::load(path)?;
         let channel = Channel::learn(&lm.confusions, |g| {
-            lm.id(&syllable_key(g)).map(|_| syllable_key(g))
+            lm.id(&syllable_key(g))
+                .map(|_| syllable_key(g).into_owned())
         });
         // The pairs of Tesseract's Vietnamese model: (read, gold, count, `vie`), stored as
         // syllable keys by the builder.
@@ -1426,7 +1427,7 @@ impl Restorer {
             let core: &str = &core;
             if is_word(core) {
                 words += 1;
-                if self.syllable_id(core).is_some() {
+                if self.lm.id(&syllable_key(core)).is_some() {
                     // Count marked words only when they are valid syllables: English-model OCR
                     // leaves marks on letters too (hién, tiéu), but rarely valid ones.
                     if has_marks(core) {
@@ -1452,16 +1453,6 @@ impl Restorer {
         let clean = words > 0 && marked as f64 >= self.params.clean_ratio * words as f64;
         let garbled = !clean && odd as f64 >= self.params.garbled_ratio * words.max(1) as f64;
         (clean, garbled)
-    }
-
-    /// The model's unit for a word core, if it is a syllable ([`syllable_key`]). An unmarked core
-    /// in lowercase, most of a stripped text, is its own key and is looked up without allocating.
-    fn syllable_id(&self, core: &str) -> Option<u16> {
-        if core.bytes().all(|b| b.is_ascii_lowercase()) {
-            self.lm.id(core)
-        } else {
-            self.lm.id(&syllable_key(core))
-        }
     }
 
     /// The fixed spelling of an abbreviation or code (`HDND` → `HĐND`, `16/QD-UBND` → `16/QĐ-UBND`),

@@ -6,6 +6,8 @@
 //! A core becomes one model unit: a known syllable (lowercase, canonical tone placement), `<num>` for
 //! numbers, `<unk>` for anything else. Sentence-final punctuation ends a sentence (`</s> <s>`).
 
+use std::borrow::Cow;
+
 use crate::vietnamese::{canonical_syllable, is_letter, strip_marks};
 
 use super::model::{BOS, COMMA, EOS, NUM, UNK};
@@ -58,13 +60,16 @@ pub fn is_number(core: &str) -> bool {
 }
 
 /// Lowercase and canonical tone placement: the key a syllable has in the vocabulary.
-pub fn syllable_key(core: &str) -> String {
+pub fn syllable_key(core: &str) -> Cow<'_, str> {
     if core.is_ascii() {
         // No marks, so no tone to place: the common case of unmarked text, without the
-        // tone-placement analysis.
-        return core.to_ascii_lowercase();
+        // tone-placement analysis; in lowercase already (most of a stripped text), the core itself.
+        if core.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Cow::Owned(core.to_ascii_lowercase());
+        }
+        return Cow::Borrowed(core);
     }
-    canonical_syllable(&core.to_lowercase())
+    Cow::Owned(canonical_syllable(&core.to_lowercase()))
 }
 
 /// Is this core made only of letters (any script's letters; `đ` and marked vowels included)?
