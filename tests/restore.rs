@@ -1015,7 +1015,7 @@ fn bench_restore_times_overrides_against_the_reference() {
                 "bench",
                 "restore",
                 "--tokens",
-                "2000",
+                "7000",
                 "--against",
                 against,
                 "--input",
@@ -1042,7 +1042,24 @@ fn bench_restore_times_overrides_against_the_reference() {
         .and_then(|r| r.trim().parse().ok())
         .unwrap_or_else(|| panic!("no ratio in {line}"));
     assert!(ratio > 0.0, "{line}");
-    // Two passes of 2,000 tokens through two restorers stay below the slots that start the copy
+    // 7,000 tokens of a 3,006-token text: three rounds, each timed on its own.
+    let rounds = out
+        .lines()
+        .find(|l| l.contains("per round of 3006 tokens (3 rounds)"))
+        .unwrap_or_else(|| panic!("no line for the rounds in {out}"));
+    let numbers: Vec<f64> = rounds
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // 3006, 3, then median, lowest, highest for each pass.
+    assert_eq!(numbers.len(), 8, "{rounds}");
+    for pass in numbers[2..].chunks(3) {
+        assert!(
+            pass[1] > 0.0 && pass[1] <= pass[0] && pass[0] <= pass[2],
+            "{rounds}"
+        );
+    }
+    // Two passes of 9,018 tokens through two restorers stay below the slots that start the copy
     // into huge pages, and the report says so.
     assert!(
         out.contains("no warm-up") && out.contains("n-gram tables read from the mapped file"),

@@ -361,6 +361,19 @@ pub fn eval(args: EvalRestoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The lowest, median and highest of some rates (the median of an even count: the mean of the
+/// middle two).
+fn spread(rates: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = rates.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let median = (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0;
+    (sorted[0], median, sorted[n - 1])
+}
+
 pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
     let BenchRestoreArgs {
         input,
@@ -417,11 +430,15 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
     // `restore --json` way), on the same input. With `--against`, each block goes through both
     // restorers, in turn, the first one alternating by round.
     let mut rates = [[0.0f64; 2]; 2];
+    // Per pass, the rate of each round (one pass over the input) of the restorer being measured:
+    // how much the host's speed moved during the run.
+    let mut round_rates: [Vec<f64>; 2] = Default::default();
     let mut changed = 0;
     for (k, confidence) in [false, true].into_iter().enumerate() {
         let mut secs = [0.0f64; 2];
         changed = 0;
         for round in 0..rounds {
+            let before = secs[0];
             for b in &blocks {
                 for turn in 0..2 {
                     let which = turn ^ (round % 2);
@@ -441,6 +458,7 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
                     secs[which] += t1.elapsed().as_secs_f64();
                 }
             }
+            round_rates[k].push(per as f64 / (secs[0] - before));
         }
         for (which, s) in secs.iter().enumerate() {
             rates[which][k] = (rounds * per) as f64 / s;
@@ -463,6 +481,13 @@ pub fn bench(args: BenchRestoreArgs) -> anyhow::Result<()> {
         with_conf,
         with_conf / text_only
     );
+    if rounds > 1 {
+        let [text_rounds, conf_rounds] = round_rates.map(|r| spread(&r));
+        println!(
+            "  per round of {per} tokens ({rounds} rounds): text only median {:.0}, {:.0}–{:.0} tokens/s; with confidences median {:.0}, {:.0}–{:.0}",
+            text_rounds.1, text_rounds.0, text_rounds.2, conf_rounds.1, conf_rounds.0, conf_rounds.2
+        );
+    }
     if other.is_some() {
         let [o_text, o_conf] = rates[1];
         println!(
