@@ -465,11 +465,8 @@ enum Case {
 /// back as it was. An unmarked core (most of a stripped text) is compared without allocating.
 fn same_syllable(word: &str, core: &str) -> bool {
     if core.is_ascii() {
-        return word.len() == core.len()
-            && word
-                .bytes()
-                .zip(core.bytes())
-                .all(|(w, c)| w == c.to_ascii_lowercase());
+        // `word` is in lowercase, as every key is.
+        return word.eq_ignore_ascii_case(core);
     }
     let tones = core.chars().filter(|&c| split_tone(c).1 != Tone::Level);
     word == syllable_key(&nfc(core)) && tones.count() <= 1
