@@ -1780,8 +1780,8 @@ mod tests {
 
     #[test]
     fn readings_of_garbled_words_are_bounded_by_their_prior_and_their_number() {
-        // Plan 003 in synthetic English-model OCR garble, planned with the shipped bounds and
-        // with none (the 32 readings allowed before, no margin).
+        // Plan 003 in synthetic English-model OCR garble, its words given readings with the
+        // shipped bounds and with none (the 32 readings allowed before, no margin).
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let gold = std::fs::read_to_string(root.join("fixtures/extract/003.txt")).unwrap();
         let bounded = shipped();
