@@ -769,8 +769,8 @@ impl Restorer {
     pub fn load(path: &Path) -> Result<Restorer, RestoreError> {
         let lm = LanguageModel::load(path)?;
         let channel = Channel::learn(&lm.confusions, |g| {
-            lm.id(&syllable_key(g))
-                .map(|_| syllable_key(g).into_owned())
+            let key = syllable_key(g);
+            lm.id(&key).map(|_| key.into_owned())
         });
         // The pairs of Tesseract's Vietnamese model: (read, gold, count, `vie`), stored as
         // syllable keys by the builder.
